@@ -1,0 +1,74 @@
+/**
+ * The one error catalogue (fastify style): every error the node raises carries a stable
+ * `code` that apps, logs and tests can match on. Messages may improve; codes never change
+ * meaning. Add new codes here, grouped by module prefix, and never reuse a retired one.
+ *
+ * Byzantine input (a bad vote, a malformed frame, a tx that fails checks) is returned as
+ * data at module boundaries; these errors are for the decode boundary and for operator
+ * mistakes (bad config, bad genesis), where throwing with a labelled message is right.
+ */
+
+export const ErrorCodes = {
+  // codec: canonical msgpack profile (src/codec)
+  ERR_CODEC_MALFORMED: 'input is not well-formed msgpack',
+  ERR_CODEC_TRAILING_BYTES: 'bytes remain after the encoded value',
+  ERR_CODEC_NON_CANONICAL: 'value is not in canonical encoding',
+  ERR_CODEC_WRONG_TYPE: 'value has the wrong type',
+  ERR_CODEC_OUT_OF_RANGE: 'integer out of range',
+  ERR_CODEC_TOO_LONG: 'value exceeds its maximum length',
+  ERR_CODEC_WRONG_LENGTH: 'byte string has the wrong length',
+  ERR_CODEC_UNKNOWN_FIELD: 'value has fields outside the schema',
+  ERR_CODEC_MISSING_FIELD: 'value lacks a field the schema requires',
+  ERR_CODEC_BAD_VALUE: 'value is not one of the allowed values',
+  ERR_CODEC_TOO_LARGE: 'encoded input exceeds the size limit',
+  // crypto (src/crypto)
+  ERR_CRYPTO_BAD_KEY: 'key has the wrong length or form',
+  ERR_CRYPTO_BAD_SIGNATURE: 'signature has the wrong length',
+  ERR_CRYPTO_BAD_PROOF: 'Merkle proof is malformed',
+  ERR_CRYPTO_POOL_CLOSED: 'verify pool is closed',
+  // core types validation (src/types)
+  ERR_TYPES_INVALID: 'value fails basic validation',
+  // storage (src/store)
+  ERR_STORE_CORRUPT: 'stored data is corrupt',
+  ERR_STORE_NOT_FOUND: 'record not found',
+  ERR_STORE_CLOSED: 'store is closed',
+  // config, genesis, home dir, keys (src/config)
+  ERR_CONFIG_INVALID: 'config file is invalid',
+  ERR_GENESIS_INVALID: 'genesis file is invalid',
+  ERR_KEYFILE_INVALID: 'key file is invalid',
+  ERR_HOME_INVALID: 'home directory is invalid',
+  // CLI usage
+  ERR_CLI_USAGE: 'bad command-line usage',
+} as const
+
+export type ErrorCode = keyof typeof ErrorCodes
+
+export class AidError extends Error {
+  readonly code: ErrorCode
+  /** Where the problem is: a field path like `header.height`, a file and field, a peer. */
+  readonly at: string | undefined
+
+  constructor (code: ErrorCode, detail?: string, at?: string) {
+    const base = ErrorCodes[code]
+    const where = at === undefined || at === '' ? '' : `${at}: `
+    super(`${code}: ${where}${detail ?? base}`)
+    this.name = 'AidError'
+    this.code = code
+    this.at = at
+  }
+}
+
+export function isAidError (err: unknown, code?: ErrorCode): err is AidError {
+  return err instanceof AidError && (code === undefined || err.code === code)
+}
+
+/** A result for code paths where failure is expected data (byzantine input), not an exception. */
+export type Result<T, E = AidError> = { ok: true, value: T } | { ok: false, error: E }
+
+export function ok<T> (value: T): { ok: true, value: T } {
+  return { ok: true, value }
+}
+
+export function fail<E> (error: E): { ok: false, error: E } {
+  return { ok: false, error }
+}
