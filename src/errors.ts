@@ -32,6 +32,12 @@ export const ErrorCodes = {
   ERR_STORE_CORRUPT: 'stored data is corrupt',
   ERR_STORE_NOT_FOUND: 'record not found',
   ERR_STORE_CLOSED: 'store is closed',
+  // state store: the authenticated Merkle store (state/store); also uses ERR_STORE_*
+  ERR_SMT_BAD_KEY: 'key is not a byte string of allowed length',
+  ERR_SMT_BAD_VALUE: 'value is not a byte string of allowed length',
+  ERR_SMT_VERSION_PRUNED: 'version has been pruned',
+  ERR_SMT_VERSION_UNKNOWN: 'version has not been committed',
+  ERR_SMT_BAD_OPTIONS: 'state store options are invalid',
   // config, genesis, home dir, keys (src/config)
   ERR_CONFIG_INVALID: 'config file is invalid',
   ERR_GENESIS_INVALID: 'genesis file is invalid',
