@@ -152,11 +152,16 @@ export interface StrOptions {
   pattern?: RegExp
 }
 
+/** In a `u` regex a surrogate class matches only unpaired surrogates (pairs are one code point). */
+const LONE_SURROGATE = /[\ud800-\udfff]/u
+
 export function str (opts: StrOptions): Schema<string> {
   const label = `string[<=${opts.max}]`
   const check = (v: unknown, path: string): string => {
     if (typeof v !== 'string') throw wrongType(path, label, v)
     if (v.length > opts.max) throw new AidError('ERR_CODEC_TOO_LONG', `${v.length} chars > max ${opts.max}`, path)
+    // Not UTF-8-encodable: msgpackr would write CESU bytes that no decoder gives back.
+    if (LONE_SURROGATE.test(v)) throw new AidError('ERR_CODEC_BAD_VALUE', 'string has an unpaired UTF-16 surrogate', path)
     if (opts.pattern !== undefined && !opts.pattern.test(v)) {
       throw new AidError('ERR_CODEC_BAD_VALUE', `${JSON.stringify(v.slice(0, 40))} does not match ${opts.pattern}`, path)
     }
