@@ -43,6 +43,8 @@ export const ErrorCodes = {
   ERR_GENESIS_INVALID: 'genesis file is invalid',
   ERR_KEYFILE_INVALID: 'key file is invalid',
   ERR_HOME_INVALID: 'home directory is invalid',
+  ERR_HOME_EXISTS: 'home directory is already initialized',
+  ERR_KEYFILE_INSECURE: 'key file is accessible to other users',
   // CLI usage
   ERR_CLI_USAGE: 'bad command-line usage',
 } as const
