@@ -1,0 +1,10 @@
+/** Node configuration, genesis, key files and home directory (CometBFT's layout and shapes). */
+export * from './config.ts'
+export * from './genesis.ts'
+export * from './keys.ts'
+export * from './home.ts'
+export * from './testnet.ts'
+export type { JsonValue } from './json.ts'
+export { canonicalJson } from './json.ts'
+export { formatDurationMs, parseDurationMs, parsePeerAddress, type PeerAddress, NODE_ID_PATTERN } from './fields.ts'
+export { KEY_FILE_MODE, writeFileAtomic } from './fsutil.ts'
