@@ -1,0 +1,67 @@
+/**
+ * The `aidledger` CLI entry (bin/aidledger.js calls `main(argv)` and exits with its
+ * result). DESIGN §9 lists the commands; this file is where they are assembled, and the
+ * one place the CLI wires in the application's genesis hooks.
+ *
+ * To add a command: write src/cli/commands/<name>.ts exporting a `Command` (./command.ts)
+ * and append it to `commandTable` below, or call `registerCommand` before `main` runs.
+ * Multi-word names make groups: `keys add`, `keys list`, `tx send`, `query enrollment`.
+ *
+ * To give `init` and `testnet` the app's genesis: set `defaultHooks.defaultAppState` (and
+ * `validateAppState`) to the functions the app (state/) exports.
+ */
+import type { CliHooks, CliIo, Command } from './command.ts'
+import { createCli } from './router.ts'
+import { initCommand } from './commands/init.ts'
+import { testnetCommand } from './commands/testnet.ts'
+import { showNodeIdCommand, showValidatorCommand } from './commands/show.ts'
+import { resetCommand } from './commands/reset.ts'
+import { packageVersion, versionCommand } from './commands/version.ts'
+
+export type { CliHooks, CliIo, Command, CommandContext, OptionSpec, PositionalSpec } from './command.ts'
+export { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, usageError, stringOption, requiredOption, intOption, flag } from './command.ts'
+export { createCli, commandHelp } from './router.ts'
+
+/** The commands `aidledger` knows. */
+export const commandTable: Command[] = [
+  initCommand,
+  testnetCommand,
+  showNodeIdCommand,
+  showValidatorCommand,
+  resetCommand,
+  versionCommand,
+]
+
+/** Add a command to the table `main` uses (throws on a duplicate name). */
+export function registerCommand (cmd: Command): void {
+  if (commandTable.some((c) => c.name === cmd.name)) throw new TypeError(`command ${JSON.stringify(cmd.name)} is already registered`)
+  commandTable.push(cmd)
+}
+
+/** Genesis app_state hooks: `{}` and no check until the app supplies its own. */
+export const defaultHooks: CliHooks = {
+  defaultAppState: () => ({}),
+}
+
+export const processIo: CliIo = {
+  out: (text) => { process.stdout.write(text) },
+  err: (text) => { process.stderr.write(text) },
+}
+
+export interface MainOptions {
+  io?: CliIo
+  hooks?: Partial<CliHooks>
+  /** Commands to use instead of `commandTable` (tests). */
+  commands?: readonly Command[]
+}
+
+/** Run the CLI once; resolves to the process exit code (0 ok, 1 failed, 2 usage). */
+export async function main (argv: readonly string[], opts: MainOptions = {}): Promise<number> {
+  const cli = createCli({
+    commands: opts.commands ?? commandTable,
+    hooks: { ...defaultHooks, ...opts.hooks },
+    io: opts.io ?? processIo,
+    version: packageVersion(),
+  })
+  return await cli.run(argv)
+}
