@@ -1,0 +1,62 @@
+/**
+ * Shared fixtures for the consensus shell tests (WAL, private validator, mempool, evidence):
+ * a seeded PRNG, temp dirs, and builders for votes, proposals and block ids.
+ */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { sha256 } from '../../src/crypto/hash.ts'
+import type { BlockId, Proposal, Vote, VoteType } from '../../src/types/index.ts'
+
+/** mulberry32: small, seeded, reproducible (tests print the seed on failure). */
+export function createRng (seed: number): { next: () => number, int: (n: number) => number, bytes: (n: number) => Uint8Array } {
+  let a = seed >>> 0
+  const next = (): number => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+  const int = (n: number): number => Math.floor(next() * n)
+  const bytes = (n: number): Uint8Array => Uint8Array.from({ length: n }, () => int(256))
+  return { next, int, bytes }
+}
+
+/** A temp dir removed when the test ends. */
+export async function tempDir (t: { teardown: (fn: () => Promise<void>) => void }, prefix = 'aid-shell-'): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix))
+  t.teardown(async () => { await rm(dir, { recursive: true, force: true }) })
+  return dir
+}
+
+/** A complete block id derived from a label, so tests can say "block A" and "block B". */
+export function blockId (label: string): BlockId {
+  return { hash: sha256(new TextEncoder().encode(`block:${label}`)), partSetHeader: { total: 1, hash: sha256(new TextEncoder().encode(`parts:${label}`)) } }
+}
+
+export function sampleVote (over: Partial<Vote> = {}): Vote {
+  return {
+    type: 'prevote' as VoteType,
+    height: 1,
+    round: 0,
+    blockId: blockId('a'),
+    timestamp: 1_700_000_000_000,
+    validatorAddress: new Uint8Array(20).fill(7),
+    validatorIndex: 0,
+    signature: new Uint8Array(64).fill(9),
+    ...over,
+  }
+}
+
+export function sampleProposal (over: Partial<Proposal> = {}): Proposal {
+  return {
+    height: 1,
+    round: 0,
+    polRound: -1,
+    blockId: blockId('a'),
+    timestamp: 1_700_000_000_000,
+    signature: new Uint8Array(64).fill(5),
+    ...over,
+  }
+}
