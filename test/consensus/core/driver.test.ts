@@ -284,7 +284,7 @@ t.test('a non-validator follows and decides without voting', async (t) => {
   t.equal(net.decisions[4]?.valueId, 'val-h1-n0-r0')
   t.notOk((net.outputs[4] ?? []).some((o) => o.kind === 'vote' || o.kind === 'propose' || o.kind === 'get-value'))
   // An address outside the set is a follower too.
-  const d = createDriver({ height: H, validators: fourEqual, self: 'zz', proposer: () => 'v0' })
+  const d = createDriver<string, string>({ height: H, validators: fourEqual, self: 'zz', proposer: () => 'v0' })
   t.strictSame(show(d.step({ kind: 'start' }).outputs), ['new-round:0:v0', 'timeout-propose:0'])
 })
 
