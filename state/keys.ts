@@ -1,0 +1,76 @@
+/**
+ * Key layout of the authenticated store. Every key starts with a short ASCII prefix and a
+ * '/', then fixed-width binary parts (ids, big-endian integers) or region codes (digits,
+ * never '/'), so no two prefixes overlap and iteration over a prefix is in a meaningful
+ * order (e.g. due alerts by deadline, replay entries by expiry height).
+ */
+import { utf8 } from '../src/bytes.ts'
+
+const enc = (s: string): Uint8Array => utf8(s)
+
+function cat (...parts: Array<Uint8Array | string>): Uint8Array {
+  return new Uint8Array(Buffer.concat(parts.map((p) => (typeof p === 'string' ? enc(p) : p))))
+}
+
+export function u32be (n: number): Uint8Array {
+  const b = Buffer.alloc(4)
+  b.writeUInt32BE(n)
+  return new Uint8Array(b)
+}
+
+export function u64be (n: number): Uint8Array {
+  const b = Buffer.alloc(8)
+  b.writeBigUInt64BE(BigInt(n))
+  return new Uint8Array(b)
+}
+
+export function readU64be (b: Uint8Array, offset: number): number {
+  return Number(Buffer.from(b.buffer, b.byteOffset, b.byteLength).readBigUInt64BE(offset))
+}
+
+export const K = {
+  meta: () => enc('_/meta'),
+  params: () => enc('_/params'),
+  validators: () => enc('_/validators'),
+  office: (id: number) => cat('o/', u32be(id)),
+  officeByKey: (pubKey: Uint8Array) => cat('ok/', pubKey),
+  officeSeat: (region: string, department: string) => cat('os/', region, '/', department),
+  program: (id: number) => cat('p/', u32be(id)),
+  standard: (programId: number, region: string) => cat('ps/', u32be(programId), '/', region),
+  budget: (programId: number, year: number, region: string) => cat('b/', u32be(programId), '/', u32be(year), '/', region),
+  household: (id: Uint8Array) => cat('h/', id),
+  person: (subjectId: Uint8Array) => cat('s/', subjectId),
+  consent: (householdId: Uint8Array, purpose: string) => cat('c/', householdId, '/', purpose),
+  application: (id: Uint8Array) => cat('a/', id),
+  openApplication: (subjectId: Uint8Array, programId: number) => cat('ao/', subjectId, '/', u32be(programId)),
+  attestation: (subjectId: Uint8Array, type: string) => cat('t/', subjectId, '/', type),
+  enrollment: (id: Uint8Array) => cat('e/', id),
+  exclusivity: (subjectId: Uint8Array, group: string) => cat('x/', subjectId, '/', group),
+  disbursement: (enrollmentId: Uint8Array, period: number) => cat('d/', enrollmentId, '/', u32be(period)),
+  count: (category: string, region: string) => cat('n/', category, '/', region),
+  alert: (id: Uint8Array) => cat('al/', id),
+  alertDuePrefix: () => enc('ad/'),
+  alertDue: (deadline: number, id: Uint8Array) => cat('ad/', u64be(deadline), id),
+  emergency: (id: Uint8Array) => cat('em/', id),
+  proposal: (id: Uint8Array) => cat('g/', id),
+  replay: (opId: Uint8Array) => cat('r/', opId),
+  replayExpiryPrefix: () => enc('rx/'),
+  replayExpiry: (expiresAtHeight: number, opId: Uint8Array) => cat('rx/', u64be(expiresAtHeight), opId),
+  auditCount: (entity: Uint8Array) => cat('un/', entity),
+  audit: (entity: Uint8Array, seq: number) => cat('u/', entity, '/', u32be(seq)),
+}
+
+/** Entity references used by the audit trail: a kind letter + the entity id bytes. */
+export const Entity = {
+  office: (id: number) => cat('o', u32be(id)),
+  program: (id: number) => cat('p', u32be(id)),
+  budget: (programId: number, year: number, region: string) => cat('b', u32be(programId), u32be(year), region),
+  household: (id: Uint8Array) => cat('h', id),
+  subject: (id: Uint8Array) => cat('s', id),
+  application: (id: Uint8Array) => cat('a', id),
+  enrollment: (id: Uint8Array) => cat('e', id),
+  alert: (id: Uint8Array) => cat('l', id),
+  emergency: (id: Uint8Array) => cat('m', id),
+  proposal: (id: Uint8Array) => cat('g', id),
+}
+export type EntityKind = keyof typeof Entity
