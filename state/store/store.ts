@@ -1,0 +1,564 @@
+/**
+ * The authenticated state store: a disk-backed, versioned Merkle map (DESIGN §6).
+ *
+ * Design: Jellyfish Merkle Tree (Gao et al., "Jellyfish Merkle Tree", Diem 2021) on one
+ * classic-level (LevelDB) database; hashing RFC 6962-style with domain-separated leaf,
+ * internal and empty tags (verify.ts). The tree and its batch update are in tree.ts, the
+ * byte layout in node.ts. This file is the shell: the pending working set, commits,
+ * versions, the flat value table for ordered scans, pruning and the node cache.
+ *
+ * Why a 16-ary JMT rather than an IAVL-style balanced tree or a binary SMT: keyed by
+ * SHA-256(key), the shape depends only on the key set (no rotations, so no history
+ * dependence and an insertion order-independent root); nodes are immutable and stored
+ * under (version, path), so every committed version stays readable until pruned without
+ * copy-on-write bookkeeping; and 16-ary nodes keep a lookup to ~log16(n) reads (6 levels
+ * at 10^7 keys) where a binary tree needs ~24.
+ *
+ * Versions: a fresh store is at version 0 with the empty root; each `commit()` makes the
+ * next version, even with nothing pending (its root is then the previous one). A commit
+ * writes its new nodes, their stale-index entries, the version's root pointer, the flat
+ * table's changes and the meta record in ONE LevelDB batch, so after a crash or kill -9
+ * the store is at the old version or the new one, never between.
+ *
+ * Memory: pending writes live in memory until commit (they are the block's working set);
+ * everything else is on disk behind a count-bounded LRU of internal nodes and a small LRU
+ * of root pointers. Leaves are not cached: a leaf holds its value (up to maxValueBytes),
+ * so a count bound on leaves would not bound bytes; LevelDB's own block cache serves them.
+ *
+ * Reads: `get`/`has`/`iterate` see the pending writes over the latest commit (flat table);
+ * `getAt`/`prove`/`rootHash` read a committed version through the tree, never the flat
+ * table, so they stay right even while a commit is being written.
+ */
+import { ClassicLevel } from 'classic-level'
+import { AidError, isAidError } from '../../src/errors.ts'
+import { NodeLru } from './cache.ts'
+import {
+  type Meta, type NodeId, type RootRef, type TreeNode, META_KEY, TAG_ROOT, TAG_STALE, TAG_VALUE,
+  decodeMeta, decodeNode, decodeRoot, encodeMeta, encodeNode, encodeRoot, idString, idStringOfKey,
+  nodeKey, nodeKeyOfStale, plain, staleKey, valueKey, versionKey,
+} from './node.ts'
+import { type NodeSource, type UpdateItem, applyUpdates, lookup, proveKey } from './tree.ts'
+import { EMPTY_ROOT, type SmtProof, encodeProof, keyHashOf, valueHashOf } from './verify.ts'
+
+const ENC = { keyEncoding: 'view', valueEncoding: 'view' } as const
+
+type BatchOp = { type: 'put', key: Uint8Array, value: Uint8Array } | { type: 'del', key: Uint8Array }
+
+/** The narrow slice of classic-level the store uses (a ClassicLevel fits it). */
+export interface StoreDb {
+  get: (key: Uint8Array, opts: typeof ENC) => Promise<Uint8Array | undefined>
+  getMany: (keys: Uint8Array[], opts: typeof ENC) => Promise<Array<Uint8Array | undefined>>
+  batch: (ops: BatchOp[], opts: typeof ENC & { sync: boolean }) => Promise<void>
+  iterator: (opts: typeof ENC & { gte?: Uint8Array, lt?: Uint8Array, lte?: Uint8Array, reverse?: boolean }) => {
+    nextv: (size: number) => Promise<Array<[Uint8Array, Uint8Array]>>
+    close: () => Promise<void>
+  }
+  close: () => Promise<void>
+}
+
+export interface StateStoreOptions {
+  /** Directory of a LevelDB the store opens and owns (closes on close()). */
+  path?: string
+  /** An open database to use instead, for the store alone; the caller closes it. */
+  db?: StoreDb
+  /** Internal nodes kept in memory (default 50,000, ~0.95 KB each at most). */
+  cacheNodes?: number
+  /** Versions to retain, latest included (≥ 1); older ones are pruned at commit. Default: keep all. */
+  keepRecent?: number
+  /** Default 256. */
+  maxKeyBytes?: number
+  /** Default 65,536. */
+  maxValueBytes?: number
+  /** fsync each commit batch (default true); kill -9 is safe either way, power loss only with it. */
+  sync?: boolean
+  /** LevelDB block cache when opening by path (default 8 MiB, LevelDB's default). */
+  levelCacheBytes?: number
+}
+
+export interface Entry { key: Uint8Array, value: Uint8Array }
+
+export interface IterateOptions {
+  /** First key (inclusive) in scan direction: lower bound forward, upper bound reverse. */
+  from?: Uint8Array
+  limit: number
+  reverse?: boolean
+  /** Overlay the pending writes (default true); false reads the latest commit only. */
+  pending?: boolean
+}
+
+export interface StateProof {
+  key: Uint8Array
+  version: number
+  rootHash: Uint8Array
+  /** The value proven present, or null for a proof of absence. */
+  value: Uint8Array | null
+  proof: SmtProof
+  /** `proof` in the canonical encoding (SmtProofSchema). */
+  proofBytes: Uint8Array
+}
+
+export interface StoreStats {
+  latest: number
+  oldest: number
+  pendingKeys: number
+  cachedNodes: number
+  cacheCapacity: number
+  cacheHits: number
+  cacheMisses: number
+}
+
+export interface StateStore {
+  /** Last committed version (0 for a fresh store). */
+  version: () => number
+  /** Oldest version still readable. */
+  oldestVersion: () => number
+  /** Root hash (`app_hash`) of a committed version, latest by default. */
+  rootHash: (version?: number) => Promise<Uint8Array>
+  get: (key: Uint8Array) => Promise<Uint8Array | null>
+  has: (key: Uint8Array) => Promise<boolean>
+  set: (key: Uint8Array, value: Uint8Array) => void
+  delete: (key: Uint8Array) => void
+  getAt: (key: Uint8Array, version: number) => Promise<Uint8Array | null>
+  commit: () => Promise<{ version: number, rootHash: Uint8Array }>
+  discard: () => void
+  prove: (key: Uint8Array, version?: number) => Promise<StateProof>
+  iterate: (prefix: Uint8Array, opts: IterateOptions) => Promise<Entry[]>
+  prune: (upToVersion: number) => Promise<void>
+  stats: () => StoreStats
+  close: () => Promise<void>
+}
+
+/** Stale entries handled per prune batch, so one prune never builds an unbounded batch. */
+const PRUNE_CHUNK = 20_000
+const ROOT_CACHE = 256
+
+function badOption (detail: string): AidError {
+  return new AidError('ERR_SMT_BAD_OPTIONS', detail, 'openStateStore')
+}
+
+function posInt (v: number | undefined, name: string, def: number, min: number, max: number): number {
+  if (v === undefined) return def
+  if (!Number.isSafeInteger(v) || v < min || v > max) throw badOption(`${name} must be an integer in [${min}, ${max}]`)
+  return v
+}
+
+function hexOf (b: Uint8Array): string {
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')
+}
+
+function cmp (a: Uint8Array, b: Uint8Array): number {
+  return Buffer.compare(a, b)
+}
+
+/** The smallest key greater than every key starting with `prefix`, or null if none. */
+function prefixEnd (prefix: Uint8Array): Uint8Array | null {
+  const out = prefix.slice()
+  for (let i = out.length - 1; i >= 0; i--) {
+    if ((out[i] as number) < 0xff) {
+      out[i] = (out[i] as number) + 1
+      return out.slice(0, i + 1)
+    }
+  }
+  return null
+}
+
+export async function openStateStore (opts: StateStoreOptions): Promise<StateStore> {
+  const cacheNodes = posInt(opts.cacheNodes, 'cacheNodes', 50_000, 0, 1e8)
+  const keepRecent = opts.keepRecent === undefined ? undefined : posInt(opts.keepRecent, 'keepRecent', 1, 1, Number.MAX_SAFE_INTEGER)
+  const maxKeyBytes = posInt(opts.maxKeyBytes, 'maxKeyBytes', 256, 1, 0xffff)
+  const maxValueBytes = posInt(opts.maxValueBytes, 'maxValueBytes', 65_536, 0, 64 * 1024 * 1024)
+  const sync = opts.sync ?? true
+  if ((opts.db === undefined) === (opts.path === undefined)) throw badOption('give exactly one of path and db')
+
+  let db: StoreDb
+  let owned = false
+  if (opts.db !== undefined) db = opts.db
+  else {
+    const level = new ClassicLevel<Uint8Array, Uint8Array>(opts.path as string, {
+      ...ENC, cacheSize: posInt(opts.levelCacheBytes, 'levelCacheBytes', 8 << 20, 0, 2 ** 40),
+    })
+    await level.open()
+    db = level as unknown as StoreDb
+    owned = true
+  }
+
+  let meta: Meta
+  let latestRoot: RootRef
+  try {
+    const rawMeta = await db.get(META_KEY, ENC)
+    if (rawMeta === undefined) {
+      meta = { latest: 0, oldest: 0 }
+      latestRoot = { kind: 'empty', version: 0, hash: EMPTY_ROOT }
+      await db.batch([
+        { type: 'put', key: versionKey(TAG_ROOT, 0), value: encodeRoot(latestRoot) },
+        { type: 'put', key: META_KEY, value: encodeMeta(meta) },
+      ], { ...ENC, sync })
+    } else {
+      meta = decodeMeta(rawMeta)
+      const rawRoot = await db.get(versionKey(TAG_ROOT, meta.latest), ENC)
+      if (rawRoot === undefined) throw new AidError('ERR_STORE_CORRUPT', `root of latest version ${meta.latest} is missing`, 'state store')
+      latestRoot = decodeRoot(rawRoot)
+    }
+  } catch (err) {
+    if (owned) await db.close()
+    throw err
+  }
+
+  const cache = new NodeLru<TreeNode>(cacheNodes)
+  const roots = new NodeLru<RootRef>(ROOT_CACHE)
+  roots.set(String(meta.latest), latestRoot)
+  type WriteSet = Map<string, { key: Uint8Array, value: Uint8Array | null }>
+  let pending: WriteSet = new Map()
+  /** Write sets handed to commit() and not yet written, oldest first. */
+  const inflight: WriteSet[] = []
+  let closed = false
+  let queue: Promise<unknown> = Promise.resolve()
+
+  /** Runs commits, prunes and close one at a time. */
+  function serial<T> (fn: () => Promise<T>): Promise<T> {
+    const run = queue.then(fn)
+    queue = run.catch(() => undefined)
+    return run
+  }
+
+  function assertOpen (): void {
+    if (closed) throw new AidError('ERR_STORE_CLOSED', undefined, 'state store')
+  }
+
+  function checkKey (key: Uint8Array, at: string): void {
+    if (!(key instanceof Uint8Array)) throw new AidError('ERR_SMT_BAD_KEY', 'key must be a Uint8Array', at)
+    if (key.length === 0 || key.length > maxKeyBytes) {
+      throw new AidError('ERR_SMT_BAD_KEY', `key length ${key.length} not in [1, ${maxKeyBytes}]`, at)
+    }
+  }
+
+  const source: NodeSource = {
+    async load (ids: NodeId[]): Promise<TreeNode[]> {
+      const out = new Array<TreeNode>(ids.length)
+      const missIdx: number[] = []
+      const missKeys: Uint8Array[] = []
+      ids.forEach((id, i) => {
+        const hit = cache.get(idString(id))
+        if (hit !== undefined) out[i] = hit
+        else {
+          missIdx.push(i)
+          missKeys.push(nodeKey(id))
+        }
+      })
+      if (missKeys.length > 0) {
+        const raws = await db.getMany(missKeys, ENC)
+        missIdx.forEach((i, j) => {
+          const raw = raws[j]
+          const id = ids[i] as NodeId
+          if (raw === undefined) throw new AidError('ERR_STORE_NOT_FOUND', `tree node ${id.version}/${id.path || '(root)'} is missing`, 'state store')
+          const node = decodeNode(raw)
+          if (node.kind === 'internal') cache.set(idString(id), node)
+          out[i] = node
+        })
+      }
+      return out
+    },
+  }
+
+  function checkVersion (version: number): void {
+    if (!Number.isSafeInteger(version) || version < 0 || version > meta.latest) {
+      throw new AidError('ERR_SMT_VERSION_UNKNOWN', `version ${version} is not committed (latest ${meta.latest})`, 'state store')
+    }
+    if (version < meta.oldest) {
+      throw new AidError('ERR_SMT_VERSION_PRUNED', `version ${version} was pruned (oldest retained ${meta.oldest})`, 'state store')
+    }
+  }
+
+  /** Runs a read of a committed version; a node pruned under it turns into the pruned error. */
+  async function atVersion<T> (version: number, fn: (root: RootRef) => Promise<T>): Promise<T> {
+    assertOpen()
+    checkVersion(version)
+    try {
+      let root = roots.get(String(version))
+      if (root === undefined) {
+        const raw = await db.get(versionKey(TAG_ROOT, version), ENC)
+        if (raw === undefined) throw new AidError('ERR_STORE_NOT_FOUND', `root of version ${version} is missing`, 'state store')
+        root = decodeRoot(raw)
+        roots.set(String(version), root)
+      }
+      return await fn(root)
+    } catch (err) {
+      if (isAidError(err, 'ERR_STORE_NOT_FOUND')) {
+        checkVersion(version)
+        throw new AidError('ERR_STORE_CORRUPT', err.message, 'state store')
+      }
+      throw err
+    }
+  }
+
+  /** Deletes for stale nodes with since ≤ upTo and roots of versions < upTo, at most `max` stale entries. */
+  async function pruneOps (upTo: number, max: number): Promise<{ ops: BatchOp[], ids: string[], done: boolean }> {
+    const ops: BatchOp[] = []
+    const ids: string[] = []
+    const it = db.iterator({ ...ENC, gte: versionKey(TAG_STALE, 0), lt: versionKey(TAG_STALE, upTo + 1) })
+    let done = false
+    try {
+      let n = 0
+      while (n < max) {
+        const chunk = await it.nextv(Math.min(1000, max - n))
+        if (chunk.length === 0) {
+          done = true
+          break
+        }
+        for (const [k] of chunk) {
+          const nk = nodeKeyOfStale(k)
+          ops.push({ type: 'del', key: k }, { type: 'del', key: nk })
+          ids.push(idStringOfKey(nk))
+        }
+        n += chunk.length
+      }
+    } finally {
+      await it.close()
+    }
+    const rit = db.iterator({ ...ENC, gte: versionKey(TAG_ROOT, 0), lt: versionKey(TAG_ROOT, upTo) })
+    try {
+      for (;;) {
+        const chunk = await rit.nextv(1000)
+        if (chunk.length === 0) break
+        for (const [k] of chunk) ops.push({ type: 'del', key: k })
+      }
+    } finally {
+      await rit.close()
+    }
+    return { ops, ids, done }
+  }
+
+  function afterPrune (upTo: number, ids: string[]): void {
+    for (const id of ids) cache.delete(id)
+    for (let v = Math.max(0, upTo - ROOT_CACHE * 4); v < upTo; v++) roots.delete(String(v))
+  }
+
+  async function doCommit (work: WriteSet): Promise<{ version: number, rootHash: Uint8Array }> {
+    try {
+      const items: UpdateItem[] = []
+      for (const { key, value } of work.values()) {
+        const keyHash = keyHashOf(key)
+        items.push({ keyHash, khHex: hexOf(keyHash), key, value, valueHash: value === null ? null : valueHashOf(value) })
+      }
+      items.sort((a, b) => (a.khHex < b.khHex ? -1 : a.khHex > b.khHex ? 1 : 0))
+      const version = meta.latest + 1
+      const res = await applyUpdates(source, latestRoot, version, items)
+      const ops: BatchOp[] = []
+      for (const w of res.writes) ops.push({ type: 'put', key: nodeKey(w.id), value: encodeNode(w.node) })
+      const empty = new Uint8Array(0)
+      for (const id of res.stale) ops.push({ type: 'put', key: staleKey(version, id), value: empty })
+      for (const { key, value } of work.values()) {
+        ops.push(value === null ? { type: 'del', key: valueKey(key) } : { type: 'put', key: valueKey(key), value })
+      }
+      ops.push({ type: 'put', key: versionKey(TAG_ROOT, version), value: encodeRoot(res.root) })
+      const next: Meta = { latest: version, oldest: meta.oldest }
+      let pruned: string[] = []
+      if (keepRecent !== undefined && version - keepRecent + 1 > 0) {
+        // Auto-prune rides in the same batch; a backlog beyond one chunk is finished by later commits.
+        const target = version - keepRecent + 1
+        const p = await pruneOps(target, PRUNE_CHUNK)
+        ops.push(...p.ops)
+        pruned = p.ids
+        next.oldest = Math.max(meta.oldest, target)
+      }
+      ops.push({ type: 'put', key: META_KEY, value: encodeMeta(next) })
+      await db.batch(ops, { ...ENC, sync })
+      // The batch is durable: only now does memory move to the new version.
+      meta = next
+      latestRoot = res.root
+      roots.set(String(version), res.root)
+      afterPrune(next.oldest, pruned)
+      for (const w of res.writes) if (w.node.kind === 'internal') cache.set(idString(w.id), w.node)
+      return { version, rootHash: res.root.hash }
+    } catch (err) {
+      // Nothing was written: hand the writes to the next write set, under its own.
+      const later = inflight[inflight.indexOf(work) + 1] ?? pending
+      for (const [k, v] of work) if (!later.has(k)) later.set(k, v)
+      throw err
+    } finally {
+      inflight.splice(inflight.indexOf(work), 1)
+    }
+  }
+
+  async function doPrune (upTo: number): Promise<void> {
+    if (!Number.isSafeInteger(upTo) || upTo < 0 || upTo > meta.latest) {
+      throw new AidError('ERR_SMT_VERSION_UNKNOWN', `cannot prune up to ${upTo} (latest ${meta.latest})`, 'prune')
+    }
+    const target = Math.max(upTo, meta.oldest)
+    for (;;) {
+      const p = await pruneOps(target, PRUNE_CHUNK)
+      const next: Meta = { latest: meta.latest, oldest: target }
+      // The watermark moves in the first chunk, so reads of pruned versions fail from then on.
+      await db.batch([...p.ops, { type: 'put', key: META_KEY, value: encodeMeta(next) }], { ...ENC, sync })
+      meta = next
+      afterPrune(target, p.ids)
+      if (p.done) return
+    }
+  }
+
+  function lookupPending (key: Uint8Array): { value: Uint8Array | null } | undefined {
+    const k = hexOf(key)
+    const p = pending.get(k)
+    if (p !== undefined) return p
+    for (let i = inflight.length - 1; i >= 0; i--) {
+      const e = (inflight[i] as WriteSet).get(k)
+      if (e !== undefined) return e
+    }
+    return undefined
+  }
+
+  async function iterate (prefix: Uint8Array, o: IterateOptions): Promise<Entry[]> {
+    assertOpen()
+    if (!(prefix instanceof Uint8Array) || prefix.length > maxKeyBytes) throw new AidError('ERR_SMT_BAD_KEY', 'prefix must be a Uint8Array no longer than a key', 'iterate')
+    if (!Number.isSafeInteger(o.limit) || o.limit < 1) throw new AidError('ERR_SMT_BAD_OPTIONS', 'limit must be a positive integer', 'iterate')
+    const reverse = o.reverse === true
+    const from = o.from
+    if (from !== undefined) checkKey(from, 'iterate.from')
+    const end = prefixEnd(prefix)
+    const inRange = (k: Uint8Array): boolean =>
+      cmp(k.subarray(0, prefix.length), prefix) === 0 &&
+      (from === undefined || (reverse ? cmp(k, from) <= 0 : cmp(k, from) >= 0))
+    const range: { gte: Uint8Array, lt?: Uint8Array, lte?: Uint8Array } = {
+      gte: valueKey(!reverse && from !== undefined && cmp(from, prefix) > 0 ? from : prefix),
+    }
+    if (reverse && from !== undefined && (end === null || cmp(from, end) < 0)) range.lte = valueKey(from)
+    else range.lt = end === null ? Uint8Array.of(TAG_VALUE + 1) : valueKey(end)
+
+    const overlay: Array<{ key: Uint8Array, value: Uint8Array | null }> = []
+    if (o.pending !== false) {
+      const seen = new Set<string>()
+      for (const m of [pending, ...inflight.slice().reverse()]) {
+        for (const [hex, e] of m) {
+          if (seen.has(hex) || !inRange(e.key)) continue
+          seen.add(hex)
+          overlay.push(e)
+        }
+      }
+      overlay.sort((a, b) => (reverse ? cmp(b.key, a.key) : cmp(a.key, b.key)))
+    }
+
+    const out: Entry[] = []
+    const it = db.iterator({ ...ENC, ...range, reverse })
+    try {
+      let buf: Array<[Uint8Array, Uint8Array]> = []
+      let bi = 0
+      let oi = 0
+      let dbDone = false
+      while (out.length < o.limit) {
+        if (bi >= buf.length && !dbDone) {
+          buf = await it.nextv(Math.min(1000, o.limit - out.length + overlay.length - oi))
+          bi = 0
+          if (buf.length === 0) dbDone = true
+        }
+        const d = bi < buf.length ? buf[bi] : undefined
+        const ov = overlay[oi]
+        if (d === undefined && ov === undefined) break
+        const dk = d === undefined ? undefined : d[0].subarray(1)
+        const c = dk === undefined ? 1 : ov === undefined ? -1 : (reverse ? -1 : 1) * cmp(dk, ov.key)
+        if (c < 0) {
+          out.push({ key: plain(dk as Uint8Array).slice(), value: plain((d as [Uint8Array, Uint8Array])[1]) })
+          bi++
+        } else {
+          if (c === 0) bi++
+          const e = ov as { key: Uint8Array, value: Uint8Array | null }
+          if (e.value !== null) out.push({ key: e.key.slice(), value: e.value.slice() })
+          oi++
+        }
+      }
+    } finally {
+      await it.close()
+    }
+    return out
+  }
+
+  return {
+    version: () => meta.latest,
+    oldestVersion: () => meta.oldest,
+    rootHash: (version) => atVersion(version ?? meta.latest, async (root) => root.hash),
+
+    async get (key) {
+      assertOpen()
+      checkKey(key, 'get')
+      const p = lookupPending(key)
+      if (p !== undefined) return p.value === null ? null : p.value.slice()
+      const raw = await db.get(valueKey(key), ENC)
+      return raw === undefined ? null : plain(raw)
+    },
+
+    async has (key) {
+      assertOpen()
+      checkKey(key, 'has')
+      const p = lookupPending(key)
+      if (p !== undefined) return p.value !== null
+      return (await db.get(valueKey(key), ENC)) !== undefined
+    },
+
+    set (key, value) {
+      assertOpen()
+      checkKey(key, 'set')
+      if (!(value instanceof Uint8Array)) throw new AidError('ERR_SMT_BAD_VALUE', 'value must be a Uint8Array', 'set')
+      if (value.length > maxValueBytes) throw new AidError('ERR_SMT_BAD_VALUE', `value length ${value.length} > ${maxValueBytes}`, 'set')
+      pending.set(hexOf(key), { key: key.slice(), value: value.slice() })
+    },
+
+    delete (key) {
+      assertOpen()
+      checkKey(key, 'delete')
+      pending.set(hexOf(key), { key: key.slice(), value: null })
+    },
+
+    getAt: async (key, version) => {
+      checkKey(key, 'getAt')
+      return await atVersion(version, (root) => lookup(source, root, keyHashOf(key)))
+    },
+
+    /** Takes the pending writes at once: writes made after this call go to the next version. */
+    commit: () => {
+      assertOpen()
+      const work = pending
+      pending = new Map()
+      inflight.push(work)
+      return serial(() => doCommit(work))
+    },
+
+    discard () {
+      pending = new Map()
+    },
+
+    prove: async (key, version) => {
+      checkKey(key, 'prove')
+      const v = version ?? meta.latest
+      return await atVersion(v, async (root) => {
+        const { proof, value } = await proveKey(source, root, keyHashOf(key))
+        return { key: key.slice(), version: v, rootHash: root.hash, value, proof, proofBytes: encodeProof(proof) }
+      })
+    },
+
+    iterate,
+    prune: (upTo) => {
+      assertOpen()
+      return serial(() => doPrune(upTo))
+    },
+
+    stats: () => ({
+      latest: meta.latest,
+      oldest: meta.oldest,
+      pendingKeys: pending.size,
+      cachedNodes: cache.size,
+      cacheCapacity: cache.capacity,
+      cacheHits: cache.hits,
+      cacheMisses: cache.misses,
+    }),
+
+    /** Refuses new work at once; queued commits and prunes finish first, then the db closes. */
+    close: () => {
+      if (closed) return queue.then(() => undefined)
+      closed = true
+      return serial(async () => {
+        cache.clear()
+        pending = new Map()
+        if (owned) await db.close()
+      })
+    },
+  }
+}
