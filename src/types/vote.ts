@@ -8,7 +8,7 @@
  * inside the signed bytes.
  */
 import { encode, list, oneOf, struct, uint, type Infer } from '../codec/index.ts'
-import { BlockIdSchema, type BlockId, isNilBlockId, nilBlockId } from './block-id.ts'
+import { BlockIdSchema, type BlockId, blockIdEquals, isNilBlockId, nilBlockId } from './block-id.ts'
 import {
   address20, chainIdField, height, MAX_VALIDATORS, polRound, round, signature64, signatureOrEmpty, timeMs,
 } from './primitives.ts'
@@ -114,10 +114,16 @@ export function commitSigToVote (commit: Commit, index: number): Vote | undefine
   }
 }
 
-/** The slot a precommit takes in a commit for `commitBlockId`. */
-export function voteToCommitSig (vote: Vote): CommitSig {
+/**
+ * The slot a precommit takes in a commit for `commitBlockId`. As CometBFT's
+ * VoteSet.MakeExtendedCommit, a precommit for some other block cannot be shown in this
+ * commit (its signature covers another block id), so its slot is absent.
+ */
+export function voteToCommitSig (vote: Vote, commitBlockId: BlockId): CommitSig {
+  const isNil = isNilBlockId(vote.blockId)
+  if (!isNil && !blockIdEquals(vote.blockId, commitBlockId)) return absentCommitSig()
   return {
-    flag: isNilBlockId(vote.blockId) ? 'nil' : 'commit',
+    flag: isNil ? 'nil' : 'commit',
     validatorAddress: vote.validatorAddress,
     timestamp: vote.timestamp,
     signature: vote.signature,
