@@ -126,3 +126,16 @@ export function attach (app: SocialApp, store: AppStore, height: number, time: n
   }
   return c
 }
+
+export type Row = [label: string, signer: string, body: Body, want: ResultName]
+
+/** Runs each row as its own block, asserting its result code name. */
+export async function table (t: { equal: (a: unknown, b: unknown, m?: string) => unknown }, c: Chain, rows: Row[]): Promise<Array<TxResult & { opId: Uint8Array }>> {
+  const out = []
+  for (const [label, signer, body, want] of rows) {
+    const r = await c.run(signer, body)
+    t.equal(r.name, want, `${label}: ${r.log === '' ? 'ok' : r.log}`)
+    out.push(r)
+  }
+  return out
+}

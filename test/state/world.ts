@@ -64,3 +64,29 @@ export async function setupProvinces (c: Chain): Promise<void> {
   await all(c, [sub('b-fin', 2001, B.city, 10_000_000)])
   await all(c, [sub('b-city-fin', 2001, B.county, 5_000_000)])
 }
+
+export interface Enrolled { hh: Uint8Array, subject: Uint8Array, appId: Uint8Array, enrollmentId: Uint8Array }
+
+/**
+ * Registers a household of one in A's township and runs it through application,
+ * publicity, income check and approval for `programId` (default national dibao).
+ */
+export async function enrollPerson (c: Chain, name: string, o: { programId?: number, amountFen?: number, reviewInDays?: number } = {}): Promise<Enrolled> {
+  const { id, DAY } = await import('./helpers.ts')
+  const hh = id(`hh/${name}`)
+  const subject = id(`person/${name}`)
+  const step = async (signer: string, body: Body, advance?: number): Promise<Uint8Array> => {
+    const r = await c.run(signer, body, advance === undefined ? {} : { advance })
+    if (r.code !== 0) throw new Error(`${body.type} for ${name} failed: ${r.log}`)
+    return r.opId
+  }
+  await step('a-town', { type: 'household.register', value: { householdId: hh, hukouRegion: A.town, residenceRegion: A.town, members: [subject], statutoryCheck: false } })
+  await step('a-town', { type: 'consent.record', value: { householdId: hh, purpose: 'eligibility-check', scope: ['income-property'], expiresAt: c.time + 400 * DAY } })
+  const appId = await step('a-town', { type: 'application.submit', value: { subjectId: subject, programId: o.programId ?? 1001 } })
+  await step('a-town', { type: 'application.accept', value: { applicationId: appId } })
+  await step('a-town', { type: 'publicity.open', value: { applicationId: appId } })
+  await step('a-county-ca', { type: 'attestation.issue', value: { subjectId: subject, type: 'income-property', reportHash: id(`report/${name}`), validUntilHeight: 0, validUntilTime: c.time + 300 * DAY } })
+  await step('a-town', { type: 'publicity.close', value: { applicationId: appId } }, 8 * DAY)
+  const enrollmentId = await step('a-county-ca', { type: 'decision.approve', value: { applicationId: appId, amountFen: o.amountFen ?? 50_000, nextReviewAt: c.time + (o.reviewInDays ?? 200) * DAY, emergencyId: null } })
+  return { hh, subject, appId, enrollmentId }
+}
