@@ -32,6 +32,8 @@ export const ErrorCodes = {
   ERR_STORE_CORRUPT: 'stored data is corrupt',
   ERR_STORE_NOT_FOUND: 'record not found',
   ERR_STORE_CLOSED: 'store is closed',
+  ERR_STORE_INVALID_WRITE: 'write refused: it would break the store\'s invariants',
+  ERR_STORE_IO: 'database operation failed',
   // state store: the authenticated Merkle store (state/store); also uses ERR_STORE_*
   ERR_SMT_BAD_KEY: 'key is not a byte string of allowed length',
   ERR_SMT_BAD_VALUE: 'value is not a byte string of allowed length',
