@@ -3,6 +3,7 @@
  * verifier on the single-thread ZIP-215 Ed25519 verify, a tx builder, and a chain driver
  * that runs blocks through the Application interface only (finalizeBlock + commit).
  */
+import type { Test } from 'tap'
 import { createSigner, generateKeyPair, verify, type Ed25519KeyPair } from '../../src/crypto/ed25519.ts'
 import { sha256 } from '../../src/crypto/hash.ts'
 import { encode } from '../../src/codec/index.ts'
@@ -130,7 +131,7 @@ export function attach (app: SocialApp, store: AppStore, height: number, time: n
 export type Row = [label: string, signer: string, body: Body, want: ResultName]
 
 /** Runs each row as its own block, asserting its result code name. */
-export async function table (t: { equal: (a: unknown, b: unknown, m?: string) => unknown }, c: Chain, rows: Row[]): Promise<Array<TxResult & { opId: Uint8Array }>> {
+export async function table (t: Test, c: Chain, rows: Row[]): Promise<Array<TxResult & { opId: Uint8Array }>> {
   const out = []
   for (const [label, signer, body, want] of rows) {
     const r = await c.run(signer, body)
