@@ -11,6 +11,7 @@
  * CLI in-process and read what it printed.
  */
 import { AidError } from '../errors.ts'
+import { chainIdField } from '../types/primitives.ts'
 import type { DefaultAppState, ValidateAppState } from '../config/genesis.ts'
 
 export const EXIT_OK = 0
@@ -107,4 +108,16 @@ export function intOption (ctx: CommandContext, name: string, o: { min: number, 
 
 export function flag (ctx: CommandContext, name: string): boolean {
   return ctx.values[name] === true
+}
+
+/** A chain id option, checked up front so a bad one is a usage error (exit 2), not a genesis error. */
+export function chainIdOption (ctx: CommandContext, name = 'chain-id'): string | undefined {
+  const v = stringOption(ctx, name)
+  if (v === undefined) return undefined
+  try {
+    chainIdField.toWire(v, `--${name}`)
+  } catch {
+    throw usageError(`expected 1 to 50 letters, digits, '.', '_' or '-' (starting with a letter or digit), got ${JSON.stringify(v.slice(0, 60))}`, `--${name}`)
+  }
+  return v
 }

@@ -19,7 +19,7 @@ import { resetCommand } from './commands/reset.ts'
 import { packageVersion, versionCommand } from './commands/version.ts'
 
 export type { CliHooks, CliIo, Command, CommandContext, OptionSpec, PositionalSpec } from './command.ts'
-export { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, usageError, stringOption, requiredOption, intOption, flag } from './command.ts'
+export { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, usageError, stringOption, requiredOption, intOption, flag, chainIdOption } from './command.ts'
 export { createCli, commandHelp } from './router.ts'
 
 /** The commands `aidledger` knows. */

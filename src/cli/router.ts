@@ -227,7 +227,9 @@ function parseArgsMessage (err: unknown): string {
   switch (e.code) {
     case 'ERR_PARSE_ARGS_UNKNOWN_OPTION': return `unknown option ${opt ?? msg}`
     case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
-      return /argument missing/.test(msg) ? `option ${opt ?? ''} needs a value` : `option ${opt ?? ''} takes no value`
+      if (/argument missing/.test(msg)) return `option ${opt ?? ''} needs a value`
+      if (/ambiguous/.test(msg)) return `option ${opt ?? ''} is followed by something starting with "-"; write ${opt ?? '--option'}=VALUE if that is its value`
+      return `option ${opt ?? ''} takes no value`
     case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL': return `unexpected argument ${/'([^']*)'/.exec(msg)?.[1] ?? ''}`
     default: return msg
   }

@@ -226,8 +226,8 @@ function readConsensusParams (r: GenesisReader, v: unknown, path: string): Conse
     }
     if (has(v2, 'max_validators')) d.validator.maxValidators = r.schema(F.validator.fields.maxValidators, r.intString(v2.max_validators, join(p, 'max_validators'), 1, Number.MAX_SAFE_INTEGER, '150'), join(p, 'max_validators'))
   }
-  if (d.evidence.maxBytes >= d.block.maxBytes) {
-    throw r.fail(join(path, 'evidence.max_bytes'), `must be less than block.max_bytes (${d.block.maxBytes})`)
+  if (d.evidence.maxBytes > d.block.maxBytes) {
+    throw r.fail(join(path, 'evidence.max_bytes'), `must not exceed block.max_bytes (${d.block.maxBytes})`)
   }
   return d
 }

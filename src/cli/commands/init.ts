@@ -3,7 +3,7 @@
  * the app's default genesis app_state from the CLI hooks.
  */
 import { initHome } from '../../config/home.ts'
-import { flag, requiredOption, stringOption, type Command } from '../command.ts'
+import { chainIdOption, flag, requiredOption, stringOption, type Command } from '../command.ts'
 
 export const initCommand: Command = {
   name: 'init',
@@ -25,7 +25,7 @@ export const initCommand: Command = {
   async run (ctx) {
     const res = await initHome({
       home: requiredOption(ctx, 'home'),
-      chainId: requiredOption(ctx, 'chain-id'),
+      chainId: chainIdOption(ctx) ?? requiredOption(ctx, 'chain-id'),
       moniker: stringOption(ctx, 'moniker'),
       force: flag(ctx, 'force'),
       appState: ctx.hooks.defaultAppState,

@@ -4,7 +4,7 @@
  */
 import { DEFAULT_P2P_PORT } from '../../config/config.ts'
 import { generateTestnet, MAX_TESTNET_VALIDATORS } from '../../config/testnet.ts'
-import { intOption, requiredOption, stringOption, type Command } from '../command.ts'
+import { chainIdOption, intOption, requiredOption, stringOption, type Command } from '../command.ts'
 
 export const testnetCommand: Command = {
   name: 'testnet',
@@ -26,7 +26,7 @@ export const testnetCommand: Command = {
     const res = await generateTestnet({
       validators: intOption(ctx, 'validators', { min: 1, max: MAX_TESTNET_VALIDATORS }) ?? 0,
       output: requiredOption(ctx, 'output'),
-      chainId: stringOption(ctx, 'chain-id'),
+      chainId: chainIdOption(ctx),
       basePort: intOption(ctx, 'base-port', { min: 1, max: 65535 }),
       hostname: stringOption(ctx, 'hostname'),
       appState: ctx.hooks.defaultAppState,

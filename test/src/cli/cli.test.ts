@@ -142,6 +142,9 @@ t.test('usage errors: exit 2 with ERR_CLI_USAGE and a pointer to --help', async 
     [['testnet', '--validators', '4', '--output', '/tmp/x', '--base-port', '65500'], /ERR_CLI_USAGE: --base-port: ports 65500\.\.65804 do not fit/],
     [['testnet', '--validators', '2', '--output', '/tmp/x', '--hostname', 'bad host'], /--hostname: "bad host" is not a host name/],
     [['show-node-id'], /--home: required option is missing/],
+    [['init', '--home', '/tmp/x', '--chain-id', 'has space'], /ERR_CLI_USAGE: --chain-id: expected 1 to 50 letters/],
+    [['testnet', '--validators', '1', '--output', '/tmp/x', '--chain-id=-x'], /ERR_CLI_USAGE: --chain-id: expected/],
+    [['testnet', '--validators', '1', '--output', '/tmp/x', '--chain-id', '-x'], /ERR_CLI_USAGE: option --chain-id is followed by something starting with "-"; write --chain-id=VALUE/],
   ]
   for (const [argv, re] of cases) {
     const r = await run(argv)
