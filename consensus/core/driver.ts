@@ -112,7 +112,10 @@ export interface Driver<VS = unknown, PS = unknown> {
   roundState (): RoundState
   /** The vote keeper, read-only (e.g. to collect late precommits for the LastCommit). */
   readonly votes: VoteKeeperView<VS>
+  /** The first proposal held for `round` (the one L22/L28 act on). */
   proposal (round: number): StoredProposal<PS> | undefined
+  /** Every proposal held for `round`: the first, plus any for a value with a +2/3 quorum there. */
+  proposals (round: number): ReadonlyArray<StoredProposal<PS>>
   proposerOf (round: number): Address
   decision (): DriverDecision<VS, PS> | null
 }
@@ -139,7 +142,10 @@ export function createDriver<VS = unknown, PS = unknown> (options: DriverOptions
   const self = options.self !== null && keeper.powerOf(options.self) !== undefined ? options.self : null
   const roundOptions = { faults: options.faults ?? {} }
   const proposers = new Map<number, Address>()
-  const proposals = new Map<number, StoredProposal<PS>>()
+  // Per round: the first proposal from the proposer, then (equivocating proposer) at most
+  // the ones whose value has +2/3 prevotes or precommits in that round — one value per
+  // vote type — so that L36/L49 can still fire for what the network agreed on.
+  const proposals = new Map<number, Array<StoredProposal<PS>>>()
   let rs: RoundState = initialRoundState()
   let started = false
   let decided: DriverDecision<VS, PS> | null = null
@@ -151,6 +157,10 @@ export function createDriver<VS = unknown, PS = unknown> (options: DriverOptions
       proposers.set(round, p)
     }
     return p
+  }
+
+  function proposalFor (round: number, valueId: ValueId): StoredProposal<PS> | undefined {
+    return proposals.get(round)?.find((p) => p.proposal.valueId === valueId)
   }
 
   function tooFar (round: number): boolean {
@@ -185,7 +195,7 @@ export function createDriver<VS = unknown, PS = unknown> (options: DriverOptions
           into.push({ kind: 'schedule-timeout', height, round: o.round, step: o.step })
           break
         case 'decision': {
-          const stored = proposals.get(o.round)
+          const stored = proposalFor(o.round, o.valueId)
           // The driver feeds L49 only with the proposal in hand, so `stored` is defined.
           if (stored === undefined) break
           decided = {
@@ -215,8 +225,8 @@ export function createDriver<VS = unknown, PS = unknown> (options: DriverOptions
     if (rs.step === 'commit') return null
     // L49, any round r: proposal v of r (valid) AND 2f+1 ⟨PRECOMMIT, h, r, id(v)⟩
     for (const q of keeper.precommitQuorums()) {
-      const p = proposals.get(q.round)
-      if (p !== undefined && p.valid && p.proposal.valueId === q.valueId) {
+      const p = proposalFor(q.round, q.valueId)
+      if (p !== undefined && p.valid) {
         return fire({ kind: 'precommit-value', round: q.round, valueId: q.valueId })
       }
     }
@@ -229,23 +239,23 @@ export function createDriver<VS = unknown, PS = unknown> (options: DriverOptions
       const t = fire({ kind: 'skip-round', round: skip })
       if (t !== null) return t
     }
-    const stored = proposals.get(r)
+    const first = proposals.get(r)?.[0]
     const prevoteQuorum = keeper.quorum('prevote', r)
-    if (stored !== undefined) {
-      const p = stored.proposal
-      // L22 / L28
+    if (first !== undefined) {
+      const p = first.proposal
+      // L22 / L28 act on the first proposal received from proposer(h, r)
       const t = fire({
         kind: 'proposal',
         proposal: { round: p.round, valueId: p.valueId, validRound: p.validRound },
-        valid: stored.valid,
+        valid: first.valid,
         polkaForValidRound: p.validRound >= 0 && keeper.quorum('prevote', p.validRound) === p.valueId,
       })
       if (t !== null) return t
-      // L36
-      if (stored.valid && typeof prevoteQuorum === 'string' && prevoteQuorum === p.valueId) {
-        const t36 = fire({ kind: 'polka-value', round: r, valueId: p.valueId })
-        if (t36 !== null) return t36
-      }
+    }
+    // L36: the proposal for the value with the polka
+    if (typeof prevoteQuorum === 'string' && proposalFor(r, prevoteQuorum)?.valid === true) {
+      const t = fire({ kind: 'polka-value', round: r, valueId: prevoteQuorum })
+      if (t !== null) return t
     }
     // L44
     if (prevoteQuorum === null) {
@@ -309,12 +319,24 @@ export function createDriver<VS = unknown, PS = unknown> (options: DriverOptions
     }
     if (tooFar(proposal.round)) return result('ignored', 'round-too-far')
     if (proposal.proposer !== proposerOf(proposal.round)) return result('rejected', 'not-proposer')
-    const existing = proposals.get(proposal.round)
-    if (existing !== undefined) {
-      const same = existing.proposal.valueId === proposal.valueId && existing.proposal.validRound === proposal.validRound
-      return same ? result('ignored', 'duplicate') : result('rejected', 'conflicting-proposal')
+    const held = proposals.get(proposal.round)
+    if (held === undefined) {
+      proposals.set(proposal.round, [{ proposal, valid }])
+      return result('applied', null, drain())
     }
-    proposals.set(proposal.round, { proposal, valid })
+    const same = held.find((p) => p.proposal.valueId === proposal.valueId)
+    if (same !== undefined) {
+      return same.proposal.validRound === proposal.validRound
+        ? result('ignored', 'duplicate')
+        : result('rejected', 'conflicting-proposal')
+    }
+    // The proposer equivocated. Keep this one only if the network agreed on its value
+    // (CometBFT likewise fetches the block a +2/3 quorum points at); otherwise the shell
+    // may feed it again once such a quorum shows up.
+    const agreed = keeper.quorum('prevote', proposal.round) === proposal.valueId ||
+      keeper.quorum('precommit', proposal.round) === proposal.valueId
+    if (!agreed) return result('rejected', 'conflicting-proposal')
+    held.push({ proposal, valid })
     return result('applied', null, drain())
   }
 
@@ -362,7 +384,8 @@ export function createDriver<VS = unknown, PS = unknown> (options: DriverOptions
     step,
     roundState: () => rs,
     votes: keeper,
-    proposal: (round) => proposals.get(round),
+    proposal: (round) => proposals.get(round)?.[0],
+    proposals: (round) => proposals.get(round) ?? [],
     proposerOf,
     decision: () => decided,
   }

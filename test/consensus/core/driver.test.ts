@@ -270,6 +270,31 @@ t.test('equivocation: evidence output once, the conflicting vote not counted', a
   t.equal(d.votes.power('prevote', 0, 'B'), 0)
 })
 
+t.test('equivocating proposer: we hold A, the network commits B; B is accepted and decided', async (t) => {
+  const { d, feed } = single(['v0'])
+  feed({ kind: 'start' })
+  t.strictSame(feed(proposal(0, 'A', -1, 'v0')), ['prevote:0:A'])
+  t.match(d.step(proposal(0, 'B', -1, 'v0')), { status: 'rejected', reason: 'conflicting-proposal' },
+    'B without a quorum behind it is refused')
+  for (const v of ['v0', 'v2', 'v3']) feed(vote(v, 'precommit', 0, 'B'))
+  t.equal(d.decision(), null, 'no decision while only A is held')
+  t.strictSame(feed(proposal(0, 'B', -1, 'v0')), ['decision:0:B'], 'fed again after the quorum: accepted, L49')
+  t.strictSame(d.proposals(0).map((p) => p.proposal.valueId), ['A', 'B'])
+  t.equal(d.proposal(0)?.proposal.valueId, 'A', 'the first stays the one L22 acted on')
+  t.equal(d.decision()?.proposal.valueId, 'B')
+  t.match(d.step(proposal(0, 'C', -1, 'v0')), { status: 'rejected', reason: 'conflicting-proposal' })
+})
+
+t.test('equivocating proposer: a polka for the other value completes L36 with that proposal', async (t) => {
+  const { d, feed } = single(['v0'])
+  feed({ kind: 'start' })
+  feed(proposal(0, 'A', -1, 'v0'))
+  for (const v of ['v0', 'v2', 'v3']) feed(vote(v, 'prevote', 0, 'B'))
+  t.match(d.roundState(), { step: 'prevote', lockedRound: -1 })
+  t.strictSame(feed(proposal(0, 'B', -1, 'v0')), ['precommit:0:B'], 'L36 with proposal B')
+  t.match(d.roundState(), { lockedValue: 'B', lockedRound: 0, validValue: 'B' })
+})
+
 t.test('inputs before start are kept and acted on at start', async (t) => {
   const { d, feed } = single(['v0'])
   t.equal(d.step(proposal(0, 'A', -1, 'v0')).status, 'applied')
