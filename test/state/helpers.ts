@@ -131,10 +131,10 @@ export function attach (app: SocialApp, store: AppStore, height: number, time: n
 export type Row = [label: string, signer: string, body: Body, want: ResultName]
 
 /** Runs each row as its own block, asserting its result code name. */
-export async function table (t: Test, c: Chain, rows: Row[]): Promise<Array<TxResult & { opId: Uint8Array }>> {
+export async function table (t: Test, c: Chain, rows: Row[], advance = DAY): Promise<Array<TxResult & { opId: Uint8Array }>> {
   const out = []
   for (const [label, signer, body, want] of rows) {
-    const r = await c.run(signer, body)
+    const r = await c.run(signer, body, { advance })
     t.equal(r.name, want, `${label}: ${r.log === '' ? 'ok' : r.log}`)
     out.push(r)
   }
