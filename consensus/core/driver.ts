@@ -41,8 +41,9 @@ export interface DriverOptions {
   /** Our validator address, or null on a node that does not vote (full node). */
   readonly self: Address | null
   /**
-   * proposer(h, round) of Algorithm 1 for this height; must be pure. Typically
-   * `(r) => toHex(proposerForRound(set, r).address)` from proposer.ts. Memoized per round.
+   * proposer(h, round) of Algorithm 1 for this height; must be pure. Typically, with
+   * `const schedule = createProposerSchedule(set)` from proposer.ts,
+   * `(r) => toHex(schedule.proposer(r).address)`. Called at most once per round.
    */
   readonly proposer: (round: number) => Address
   /** Votes and proposals more than this many rounds ahead of ours are ignored (memory bound). Default 1000. */

@@ -204,6 +204,39 @@ export function proposerForRound<V extends PrioritizedValidator> (set: ProposerS
   return incrementProposerPriority(set.validators, round).proposer
 }
 
+/** Proposers of the rounds of one height, computed incrementally and memoized. */
+export interface ProposerSchedule<V extends PrioritizedValidator = PrioritizedValidator> {
+  /** Same result as `proposerForRound(set, round)`, O(n) per round not yet computed. */
+  proposer (round: number): V
+}
+
+/**
+ * Factory for a height's proposer schedule. `increment(r)` is one rescale + center followed
+ * by r iterations, so its first r − 1 iterations are those of `increment(r − 1)`: the
+ * proposer of round r is the validator chosen by the r-th iteration of one continuous run.
+ * This keeps a flood of proposals for distinct far rounds at O(rounds · n) in total.
+ */
+export function createProposerSchedule<V extends PrioritizedValidator> (set: ProposerSet<V>): ProposerSchedule<V> {
+  const validators = set.validators
+  if (validators.length === 0) throw new AidError('ERR_TYPES_INVALID', 'empty validator set', 'createProposerSchedule')
+  const total = BigInt(totalVotingPower(validators))
+  const powers = validators.map((v) => BigInt(v.votingPower))
+  const prio = centerPriorities(rescalePriorities(validators.map((v) => v.proposerPriority), PRIORITY_WINDOW_SIZE_FACTOR * total))
+  const chosen: V[] = [set.proposer]
+  return {
+    proposer (round: number): V {
+      if (!Number.isSafeInteger(round) || round < 0) throw new AidError('ERR_TYPES_INVALID', 'round must be ≥ 0', 'proposerSchedule')
+      while (chosen.length <= round) {
+        for (let i = 0; i < prio.length; i++) prio[i] = safeAddClip(prio[i] ?? 0n, powers[i] ?? 0n)
+        const c = mostPriority(validators, prio)
+        prio[c] = safeSubClip(prio[c] ?? 0n, total)
+        chosen.push(validators[c] as V)
+      }
+      return chosen[round] as V
+    },
+  }
+}
+
 function hexKey (a: Uint8Array): string {
   return Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('hex')
 }

@@ -5,7 +5,7 @@
 import t from 'tap'
 import { toHex } from '../../../src/bytes.ts'
 import {
-  newValidatorSet, nextValidatorSet, proposerForRound, type PrioritizedValidator, type ProposerSet,
+  createProposerSchedule, newValidatorSet, nextValidatorSet, proposerForRound, type PrioritizedValidator, type ProposerSet,
 } from '../../../consensus/core/proposer.ts'
 import type { VoterInfo } from '../../../consensus/core/types.ts'
 import { Net } from './harness.ts'
@@ -26,7 +26,11 @@ function runHeights (down: number | null): { proposers: string[], rounds: number
   const values: string[] = []
   for (let h = 1; h <= 20; h++) {
     const current = set
-    const net = new Net({ validators: voters(current), height: h, proposer: (r) => toHex(proposerForRound(current, r).address) })
+    const schedule = createProposerSchedule(current)
+    const proposer = h % 2 === 0
+      ? (r: number) => toHex(schedule.proposer(r).address)
+      : (r: number) => toHex(proposerForRound(current, r).address)
+    const net = new Net({ validators: voters(current), height: h, proposer })
     const downAddr = down === null ? null : toHex(addr(down))
     const downIndex = voters(current).findIndex((v) => v.address === downAddr)
     if (downIndex >= 0) net.down.add(downIndex)
