@@ -7,8 +7,13 @@
  * and append it to `commandTable` below, or call `registerCommand` before `main` runs.
  * Multi-word names make groups: `keys add`, `keys list`, `tx send`, `query enrollment`.
  *
- * To give `init` and `testnet` the app's genesis: set `defaultHooks.defaultAppState` (and
- * `validateAppState`) to the functions the app (state/) exports.
+ * To give `init` and `testnet` the app's genesis: set `defaultHooks` from what the app
+ * (state/) exports. Both hooks may be async; the check's errors come out as
+ * ERR_GENESIS_INVALID at `app_state…`. For state/genesis.ts as it stands, for instance:
+ *
+ *   defaultAppState: (ctx) => defaultAppState({ operators: ctx.validators.map((v) =>
+ *     ({ operatorKey: v.pubKey, validatorPubKey: v.pubKey })) }),
+ *   validateAppState: (appState, ctx) => validateAppState(appState, ctx.validators),
  */
 import type { CliHooks, CliIo, Command } from './command.ts'
 import { createCli } from './router.ts'

@@ -66,14 +66,20 @@ export interface AppStateContext {
   validators: readonly GenesisValidator[]
 }
 
-/** Throws (anything) when app_state is not acceptable to the application. */
-export type ValidateAppState = (appState: JsonValue, ctx: AppStateContext) => void
+/**
+ * The application's check of app_state: throw (or reject) to refuse it; the return value
+ * is ignored. May be async (state/ replays genesis on a scratch store to check it).
+ */
+export type ValidateAppState = (appState: JsonValue, ctx: AppStateContext) => unknown
 /** Builds the application's default app_state for a new chain (`init`, `testnet`). */
-export type DefaultAppState = (ctx: AppStateContext) => JsonValue
+export type DefaultAppState = (ctx: AppStateContext) => JsonValue | Promise<JsonValue>
 
 export interface ParseGenesisOptions {
   /** Named in error messages. */
   file?: string
+}
+
+export interface GenesisHookOptions {
   validateAppState?: ValidateAppState
 }
 
@@ -307,8 +313,9 @@ function buildValidatorSet (r: GenesisReader, validators: readonly GenesisValida
 }
 
 /**
- * Parse genesis.json text into a Genesis. Throws ERR_GENESIS_INVALID naming the file and
- * the field; errors thrown by `validateAppState` are reported at `app_state`.
+ * Parse genesis.json text into a Genesis (structure only; app_state stays opaque). Throws
+ * ERR_GENESIS_INVALID naming the file and the field. `loadGenesis` also runs the app's
+ * check (`checkAppState`).
  */
 export function parseGenesis (text: string, opts: ParseGenesisOptions = {}): Genesis {
   const r = new GenesisReader(opts.file ?? 'genesis.json')
@@ -347,30 +354,38 @@ export function parseGenesis (text: string, opts: ParseGenesisOptions = {}): Gen
     genesisTimeMs, chainId, initialHeight, consensusParams, validators,
     validatorSet: buildValidatorSet(r, validators), appHash, appState,
   }
-  if (opts.validateAppState !== undefined) runAppStateHook(r, opts.validateAppState, genesis)
   return genesis
 }
 
-function runAppStateHook (r: GenesisReader, hook: ValidateAppState, g: Genesis): void {
+/**
+ * Run the application's app_state check. Its error becomes ERR_GENESIS_INVALID at
+ * `app_state` (or at the AidError's own `at`, under app_state), with the original as cause.
+ */
+export async function checkAppState (g: Genesis, hook: ValidateAppState | undefined, file = 'genesis.json'): Promise<void> {
+  if (hook === undefined) return
+  const r = new GenesisReader(file)
   try {
-    hook(g.appState, { chainId: g.chainId, genesisTimeMs: g.genesisTimeMs, initialHeight: g.initialHeight, validators: g.validators })
+    await hook(g.appState, { chainId: g.chainId, genesisTimeMs: g.genesisTimeMs, initialHeight: g.initialHeight, validators: g.validators })
   } catch (err) {
+    let e: AidError
     if (err instanceof AidError) {
-      const sub = err.at === undefined || err.at === '' ? '' : err.at.startsWith('[') ? err.at : `.${err.at}`
-      const detail = err.message.replace(/^ERR_\w+: /, '').replace(`${err.at ?? ''}: `, '')
-      const e = r.fail(`app_state${sub}`, detail)
-      ;(e as { cause?: unknown }).cause = err
-      throw e
+      const at = err.at ?? ''
+      const path = at === '' ? 'app_state' : at.startsWith('app_state') ? at : at.startsWith('[') ? `app_state${at}` : `app_state.${at}`
+      e = r.fail(path, err.message.replace(/^ERR_\w+: /, '').replace(`${at}: `, ''))
+    } else {
+      e = r.fail('app_state', err instanceof Error ? err.message : String(err))
     }
-    const e = r.fail('app_state', err instanceof Error ? err.message : String(err))
     ;(e as { cause?: unknown }).cause = err
     throw e
   }
 }
 
-export async function loadGenesis (file: string, opts: Omit<ParseGenesisOptions, 'file'> = {}): Promise<Genesis> {
+/** Read, parse and (with the hook) have the app check genesis.json. */
+export async function loadGenesis (file: string, opts: GenesisHookOptions = {}): Promise<Genesis> {
   const text = await readTextFile(file, { code: 'ERR_GENESIS_INVALID', maxBytes: MAX_GENESIS_BYTES, what: 'genesis file' })
-  return parseGenesis(text, { ...opts, file })
+  const g = parseGenesis(text, { file })
+  await checkAppState(g, opts.validateAppState, file)
+  return g
 }
 
 /** The normalised CometBFT-shape document (every field present). */
@@ -405,10 +420,10 @@ export function genesisHash (g: Genesis): Uint8Array {
   return sha256(canonicalGenesisBytes(g))
 }
 
-/** Write genesis.json atomically (mode 0644), after checking that it parses back. */
-export async function writeGenesis (file: string, g: Genesis, opts: Omit<ParseGenesisOptions, 'file'> = {}): Promise<void> {
+/** Write genesis.json atomically (mode 0644), after checking that it parses back (and passes the hook). */
+export async function writeGenesis (file: string, g: Genesis, opts: GenesisHookOptions = {}): Promise<void> {
   const text = renderGenesis(g)
-  parseGenesis(text, { ...opts, file })
+  await checkAppState(parseGenesis(text, { file }), opts.validateAppState, file)
   await writeFileAtomic(file, text, PUBLIC_FILE_MODE)
 }
 
@@ -424,15 +439,15 @@ export interface NewGenesisOptions {
   validateAppState?: ValidateAppState
 }
 
-/** Build and validate a Genesis (as `init` and `testnet` do). Throws ERR_GENESIS_INVALID. */
-export function newGenesis (o: NewGenesisOptions): Genesis {
+/** Build and validate a Genesis (as `init` and `testnet` do). Rejects with ERR_GENESIS_INVALID. */
+export async function newGenesis (o: NewGenesisOptions): Promise<Genesis> {
   if (!Number.isSafeInteger(o.genesisTimeMs) || o.genesisTimeMs < 0 || o.genesisTimeMs > MAX_GENESIS_TIME_MS) {
     throw new AidError('ERR_GENESIS_INVALID', `genesis time ${o.genesisTimeMs} is not a unix time in ms between 1970 and 9999`, 'genesis_time')
   }
   const validators = o.validators.map((v) => ({ address: addressFromPubKey(v.pubKey), pubKey: v.pubKey, power: v.power, name: v.name ?? '' }))
   const initialHeight = o.initialHeight ?? 1
   const ctx: AppStateContext = { chainId: o.chainId, genesisTimeMs: o.genesisTimeMs, initialHeight, validators }
-  const appState = typeof o.appState === 'function' ? o.appState(ctx) : (o.appState ?? {})
+  const appState = typeof o.appState === 'function' ? await o.appState(ctx) : (o.appState ?? {})
   const draft: Genesis = {
     genesisTimeMs: o.genesisTimeMs,
     chainId: o.chainId,
@@ -444,5 +459,7 @@ export function newGenesis (o: NewGenesisOptions): Genesis {
     appState,
   }
   // Round-trip through the strict parser: whatever newGenesis returns, loadGenesis accepts.
-  return parseGenesis(JSON.stringify(genesisToJson(draft)), { file: 'new genesis', validateAppState: o.validateAppState })
+  const g = parseGenesis(JSON.stringify(genesisToJson(draft)), { file: 'new genesis' })
+  await checkAppState(g, o.validateAppState, 'new genesis')
+  return g
 }

@@ -171,7 +171,7 @@ export async function initHome (o: InitHomeOptions): Promise<InitHomeResult> {
   const moniker = o.moniker ?? (hostname().trim() || 'aidledger-node')
   const config = defaultConfig(o.profile)
   config.moniker = moniker.slice(0, 64)
-  const genesis = newGenesis({
+  const genesis = await newGenesis({
     chainId: o.chainId,
     genesisTimeMs: o.genesisTimeMs ?? Date.now(),
     validators: [{ pubKey: privValidatorKey.publicKey, power: o.power ?? DEFAULT_VALIDATOR_POWER, name: config.moniker }],

@@ -104,7 +104,7 @@ export async function generateTestnet (o: TestnetOptions): Promise<TestnetResult
   const nodeKeys: NodeKey[] = homes.map(() => generateNodeKey())
   const valKeys: PrivValidatorKey[] = homes.map(() => generatePrivValidatorKey())
   const monikers = homes.map((_, i) => dirName(i))
-  const genesis = newGenesis({
+  const genesis = await newGenesis({
     chainId,
     genesisTimeMs: o.genesisTimeMs ?? Date.now(),
     validators: valKeys.map((k, i) => ({ pubKey: k.publicKey, power: o.power ?? DEFAULT_VALIDATOR_POWER, name: monikers[i] })),

@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createHash } from 'node:crypto'
 import {
-  canonicalGenesisBytes, formatRfc3339Ms, genesisHash, genesisToJson, loadGenesis, newGenesis, parseGenesis,
+  canonicalGenesisBytes, checkAppState, formatRfc3339Ms, genesisHash, genesisToJson, loadGenesis, newGenesis, parseGenesis,
   parseRfc3339Ms, renderGenesis, writeGenesis, type Genesis,
 } from '../../../src/config/genesis.ts'
 import { canonicalJson } from '../../../src/config/json.ts'
@@ -17,13 +17,16 @@ const seedOf = (n: number): Uint8Array => new Uint8Array(32).fill(n)
 const keys = [1, 2, 3].map((n) => generateKeyPair(seedOf(n)))
 const T0 = Date.UTC(2026, 0, 2, 3, 4, 5, 678)
 
-function sample (appState: Genesis['appState'] = { offices: [{ id: 'mca', level: 'ministry' }] }): Genesis {
-  return newGenesis({
-    chainId: 'aid-test-1',
-    genesisTimeMs: T0,
-    validators: keys.map((k, i) => ({ pubKey: k.publicKey, power: 10 * (i + 1), name: `v${i}` })),
-    appState,
-  })
+const SAMPLE = await newGenesis({
+  chainId: 'aid-test-1',
+  genesisTimeMs: T0,
+  validators: keys.map((k, i) => ({ pubKey: k.publicKey, power: 10 * (i + 1), name: `v${i}` })),
+  appState: { offices: [{ id: 'mca', level: 'ministry' }] },
+})
+
+/** A fresh copy of the sample genesis. */
+function sample (): Genesis {
+  return parseGenesis(renderGenesis(SAMPLE))
 }
 
 /** The sample as a mutable JSON object. */
@@ -129,17 +132,31 @@ t.test('app_state is opaque unless a validateAppState hook is given', async (t) 
     seenCtx = ctx
     if (typeof (s as { offices?: unknown }).offices !== 'object') throw new AidError('ERR_TYPES_INVALID', 'expected a list of offices', 'offices')
   }
-  const err = expectAidError(t, () => parseGenesis(text, { file: 'g.json', validateAppState: hook }), 'ERR_GENESIS_INVALID', 'hook')
+  const parsed = parseGenesis(text, { file: 'g.json' })
+  t.same(parsed.appState, { offices: 'nope' }, 'parseGenesis alone keeps app_state opaque')
+  const err = await rejectsAid(t, checkAppState(parsed, hook, 'g.json'), 'ERR_GENESIS_INVALID', 'hook')
   t.equal(err?.message, 'ERR_GENESIS_INVALID: g.json: app_state.offices: expected a list of offices')
   t.equal((seenCtx as { chainId: string }).chainId, 'aid-test-1')
-  const plain = expectAidError(t, () => parseGenesis(text, { validateAppState: () => { throw new Error('boom') } }), 'ERR_GENESIS_INVALID', 'plain error')
+  t.ok(err?.cause instanceof AidError, 'the app error is kept as cause')
+  const plain = await rejectsAid(t, checkAppState(parsed, () => { throw new Error('boom') }), 'ERR_GENESIS_INVALID', 'plain error')
   t.match(plain?.message, /app_state: boom/)
-  // newGenesis runs the app's default builder and its validator.
-  const g = newGenesis({
+  // An async check (state/ replays genesis on a scratch store) whose paths already start at app_state.
+  const asyncHook = async (): Promise<void> => { throw new AidError('ERR_GENESIS_INVALID', 'expected an array', 'app_state.offices') }
+  const asy = await rejectsAid(t, checkAppState(parsed, asyncHook, 'g.json'), 'ERR_GENESIS_INVALID', 'async hook')
+  t.equal(asy?.message, 'ERR_GENESIS_INVALID: g.json: app_state.offices: expected an array')
+  const dir = await tempDir(t)
+  await writeFile(join(dir, 'genesis.json'), text)
+  await rejectsAid(t, loadGenesis(join(dir, 'genesis.json'), { validateAppState: asyncHook }), 'ERR_GENESIS_INVALID', 'loadGenesis runs the hook')
+  // newGenesis runs the app's default builder (sync or async) and its check.
+  const g = await newGenesis({
     chainId: 'c', genesisTimeMs: 0, validators: [{ pubKey: keys[0]?.publicKey ?? new Uint8Array(), power: 1 }],
-    appState: (ctx) => ({ validators: ctx.validators.length }),
+    appState: async (ctx) => ({ validators: ctx.validators.length }),
   })
   t.same(g.appState, { validators: 1 })
+  await rejectsAid(t, newGenesis({
+    chainId: 'c', genesisTimeMs: 0, validators: [{ pubKey: keys[0]?.publicKey ?? new Uint8Array(), power: 1 }],
+    validateAppState: asyncHook,
+  }), 'ERR_GENESIS_INVALID', 'newGenesis runs the hook')
   const deep = '['.repeat(200) + ']'.repeat(200)
   const tooDeep = expectAidError(t, () => parseGenesis(text.replace('{"offices":"nope"}', deep)), 'ERR_GENESIS_INVALID', 'deep')
   t.match(tooDeep?.message, /app_state: nested deeper than 128/)
