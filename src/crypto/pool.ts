@@ -6,15 +6,15 @@
  * Batching: a batch travels as one packed ArrayBuffer, transferred both ways
  * (./pool-batch.ts), so a postMessage hop is paid per chunk, not per signature. Single
  * `verify` calls made in the same tick are coalesced into one batch (flushed in a
- * microtask). Chunk sizes: see CHUNK_MIN / CHUNK_MAX below for the measurements.
+ * microtask). Scheduling and chunk sizes: see the comment above CHUNK_MIN.
  *
  * Lifecycle: workers start with the pool; `ready()` resolves once all have loaded;
  * `close()` terminates them, and every call after it rejects with ERR_CRYPTO_POOL_CLOSED.
  * A worker holds the process open while it loads or has a batch and is unref'd when idle,
  * so a forgotten pool never keeps the process alive. (Order matters: attaching a 'message'
  * listener re-refs a worker's port; unref'ing before it kept a test process alive.)
- * A worker that dies mid-batch is replaced and its in-flight batches are verified on the
- * calling thread, so callers always get the rule's verdict.
+ * A worker that dies mid-batch is replaced and its chunks are queued again (verified on
+ * the calling thread if no worker can load), so callers always get the rule's verdict.
  */
 import { Worker } from 'node:worker_threads'
 import { availableParallelism } from 'node:os'
@@ -32,7 +32,7 @@ export interface VerifyPoolOptions {
   backend?: Ed25519Backend
   /** Verdicts kept by `verifyCached`; default 100,000 (~10 MB). */
   cacheSize?: number
-  /** Largest chunk sent to one worker in one message. */
+  /** Largest chunk sent to a worker in one message; default 256. */
   maxChunk?: number
 }
 
@@ -52,11 +52,14 @@ export interface VerifyPool {
   close: () => Promise<void>
 }
 
-// Chunking, measured with bench/crypto.ts (verify.pool, 2 workers, 100-byte messages):
-// see the report in the pool commit; a chunk below CHUNK_MIN is not split further, since
-// one hop (~50 µs round trip) would cost more than the signatures it parallelises.
+// Scheduling: a batch is cut into chunks that wait in one queue; each worker has at most
+// WINDOW chunks in flight, so it always has the next one in its port while it works and a
+// worker the OS deschedules (other load) does not hold a batch back: a fast worker takes
+// more chunks. Chunk sizes: see the measurements in bench/crypto.ts's header.
 const CHUNK_MIN = 16
-const CHUNK_MAX_DEFAULT = 512
+const CHUNK_MAX_DEFAULT = 256
+const CHUNKS_PER_WORKER = 4
+const WINDOW = 2
 
 interface Job {
   items: readonly VerifyItem[]
@@ -91,10 +94,11 @@ export function createVerifyPool (opts: VerifyPoolOptions = {}): VerifyPool {
   const backend = opts.backend
   const cache = createLru<string, boolean>(opts.cacheSize ?? 100_000)
   const inflightByKey = new Map<string, Promise<boolean>>()
-  let local: Ed25519Verifier | undefined // for batches of a dead worker
+  let local: Ed25519Verifier | undefined // when no worker can run
   let closed = false
   let nextJobId = 1
   const slots: Slot[] = []
+  let waiting: Job[] = []
 
   const closedError = (): AidError => new AidError('ERR_CRYPTO_POOL_CLOSED')
 
@@ -127,6 +131,7 @@ export function createVerifyPool (opts: VerifyPoolOptions = {}): VerifyPool {
       if (--slot.inFlight === 0 && slot.loaded) worker.unref()
       for (let k = 0; k < job.idx.length; k++) job.out[job.idx[k] as number] = verdicts[k] === 1
       job.done()
+      pump()
     })
     const onDeath = (): void => {
       if (closed || slots[index] !== slot || slot.dead) return
@@ -134,9 +139,9 @@ export function createVerifyPool (opts: VerifyPoolOptions = {}): VerifyPool {
       // Respawn a worker that ran; one that never loaded would only fail again.
       if (slot.loaded) slots[index] = spawn(index)
       else slot.dead = true
-      const orphans = [...slot.jobs.values()]
+      waiting = [...slot.jobs.values(), ...waiting]
       slot.jobs.clear()
-      for (const job of orphans) verifyLocally(job)
+      pump()
     }
     worker.on('error', onDeath)
     worker.on('exit', onDeath)
@@ -144,16 +149,31 @@ export function createVerifyPool (opts: VerifyPoolOptions = {}): VerifyPool {
   }
   for (let i = 0; i < size; i++) slots.push(spawn(i))
 
-  function send (job: Job): void {
-    let slot: Slot | undefined
-    for (const s of slots) if (!s.dead && (slot === undefined || s.inFlight < slot.inFlight)) slot = s
-    if (slot === undefined) { verifyLocally(job); return }
-    const jobId = nextJobId
-    nextJobId = nextJobId >= 0xffffffff ? 1 : nextJobId + 1
-    slot.jobs.set(jobId, job)
-    if (slot.inFlight++ === 0) slot.worker.ref()
-    const buf = packBatch(jobId, job.items, job.idx)
-    slot.worker.postMessage(buf, [buf])
+  /** Hand waiting chunks to workers with room in their window. */
+  function pump (): void {
+    while (waiting.length > 0) {
+      let slot: Slot | undefined
+      let alive = false
+      for (const s of slots) {
+        if (s.dead) continue
+        alive = true
+        if (s.inFlight < WINDOW && (slot === undefined || s.inFlight < slot.inFlight)) slot = s
+      }
+      if (!alive) {
+        const all = waiting
+        waiting = []
+        for (const job of all) verifyLocally(job)
+        return
+      }
+      if (slot === undefined) return
+      const job = waiting.shift() as Job
+      const jobId = nextJobId
+      nextJobId = nextJobId >= 0xffffffff ? 1 : nextJobId + 1
+      slot.jobs.set(jobId, job)
+      if (slot.inFlight++ === 0) slot.worker.ref()
+      const buf = packBatch(jobId, job.items, job.idx)
+      slot.worker.postMessage(buf, [buf])
+    }
   }
 
   function verifyBatch (items: readonly VerifyItem[]): Promise<boolean[]> {
@@ -162,17 +182,16 @@ export function createVerifyPool (opts: VerifyPoolOptions = {}): VerifyPool {
     const idx: number[] = []
     for (let i = 0; i < items.length; i++) if (isWellFormedItem(items[i] as VerifyItem)) idx.push(i)
     if (idx.length === 0) return Promise.resolve(out)
-    // Spread over all workers, in chunks of [CHUNK_MIN, maxChunk].
-    const per = Math.min(maxChunk, Math.max(CHUNK_MIN, Math.ceil(idx.length / slots.length)))
+    // Several chunks per worker (balance), each within [CHUNK_MIN, maxChunk].
+    const per = Math.min(maxChunk, Math.max(CHUNK_MIN, Math.ceil(idx.length / (slots.length * CHUNKS_PER_WORKER))))
     const chunks = Math.ceil(idx.length / per)
     return new Promise<boolean[]>((resolve, reject) => {
       let remaining = chunks
       let failed = false
       const done = (): void => { if (--remaining === 0 && !failed) resolve(out) }
       const fail = (err: unknown): void => { if (!failed) { failed = true; reject(err) } }
-      for (let c = 0; c < chunks; c++) {
-        send({ items, idx: idx.slice(c * per, (c + 1) * per), out, done, fail })
-      }
+      for (let c = 0; c < chunks; c++) waiting.push({ items, idx: idx.slice(c * per, (c + 1) * per), out, done, fail })
+      pump()
     })
   }
 
@@ -226,6 +245,8 @@ export function createVerifyPool (opts: VerifyPoolOptions = {}): VerifyPool {
     const err = closedError()
     for (const e of queue) e.reject(err)
     queue = []
+    for (const job of waiting) job.fail(err)
+    waiting = []
     for (const s of slots) {
       for (const job of s.jobs.values()) job.fail(err)
       s.jobs.clear()

@@ -1,6 +1,7 @@
 import t from 'tap'
 import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { Worker } from 'node:worker_threads'
 import { createVerifyPool, type VerifyItem } from '../../../src/crypto/pool.ts'
 import { createVerifier, generateKeyPair, sign } from '../../../src/crypto/ed25519.ts'
 import { isAidError } from '../../../src/errors.ts'
@@ -38,6 +39,31 @@ t.test('pool verdicts equal single-thread verdicts', async (t) => {
     t.same(got.flat(), expected, `size ${size}: concurrent batches`)
     await pool.close()
   }
+})
+
+t.test('a worker that dies mid-batch is replaced and its chunks are verified again', async (t) => {
+  const items = mixedItems(68)
+  const expected = verdictsOf(items)
+  const pool = createVerifyPool({ size: 2, maxChunk: 16 })
+  t.teardown(() => pool.close())
+  await pool.ready()
+  // Simulate a crash: the first batch message goes out, then its worker is terminated.
+  const original = Worker.prototype.postMessage
+  let killed = 0
+  Worker.prototype.postMessage = function (this: Worker, value: unknown, transfer?: readonly ArrayBuffer[]) {
+    original.call(this, value, transfer as ArrayBuffer[])
+    if (killed === 0 && value instanceof ArrayBuffer) {
+      killed++
+      void this.terminate()
+    }
+  }
+  try {
+    t.same(await pool.verifyBatch(items), expected, 'verdicts despite the crash')
+  } finally {
+    Worker.prototype.postMessage = original
+  }
+  t.equal(killed, 1)
+  t.same(await pool.verifyBatch(items), expected, 'the pool still works after')
 })
 
 t.test('verifyCached caches verdicts by key and shares in-flight work', async (t) => {
