@@ -15,7 +15,15 @@ const SEQUENCES = 100_000
 const SEED = 0x5eed_2018
 const LIMIT = 2n ** 62n
 
-const hex = (a: Uint8Array): string => Buffer.from(a).toString('hex')
+const hexCache = new WeakMap<Uint8Array, string>()
+function hex (a: Uint8Array): string {
+  let h = hexCache.get(a)
+  if (h === undefined) {
+    h = Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('hex')
+    hexCache.set(a, h)
+  }
+  return h
+}
 const change = (address: Uint8Array, votingPower: number): PrioritizedValidator => ({ address, votingPower, proposerPriority: 0n })
 
 function samePair (set: ProposerSet, ref: RefSet): string | null {
