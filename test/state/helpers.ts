@@ -82,7 +82,11 @@ export function baseAppState (extra: Record<string, unknown> = {}): Record<strin
   }
 }
 
+export interface LoggedBlock { txs: Uint8Array[], height: number, time: number }
+
 export interface Chain {
+  /** Every block run so far, to replay elsewhere (determinism tests). */
+  log: LoggedBlock[]
   app: SocialApp
   store: AppStore
   height: number
@@ -106,12 +110,14 @@ export async function newChain (opts: { appState?: Record<string, unknown>, stor
 
 export function attach (app: SocialApp, store: AppStore, height: number, time: number, appHashes: Uint8Array[]): Chain {
   const c: Chain = {
-    app, store, height, time, appHashes,
+    log: [], app, store, height, time, appHashes,
     async block (txs, advance = DAY) {
       c.height += 1
       c.time += advance
+      const raw = txs.map((t) => (t instanceof Uint8Array ? t : t.bytes))
+      c.log.push({ txs: raw, height: c.height, time: c.time })
       const res = await app.finalizeBlock({
-        txs: txs.map((t) => (t instanceof Uint8Array ? t : t.bytes)), height: c.height, time: c.time, hash: new Uint8Array(32),
+        txs: raw, height: c.height, time: c.time, hash: new Uint8Array(32),
         proposerAddress: new Uint8Array(20), misbehavior: [], nextValidatorsHash: new Uint8Array(32),
       })
       await app.commit()
@@ -139,4 +145,35 @@ export async function table (t: Test, c: Chain, rows: Row[], advance = DAY): Pro
     out.push(r)
   }
   return out
+}
+
+/** Replays logged blocks into an app (finalizeBlock + commit), returning each app hash. */
+export async function replay (app: SocialApp, blocks: LoggedBlock[]): Promise<Uint8Array[]> {
+  const out: Uint8Array[] = []
+  for (const b of blocks) {
+    const res = await app.finalizeBlock({
+      txs: b.txs, height: b.height, time: b.time, hash: new Uint8Array(32), proposerAddress: new Uint8Array(20), misbehavior: [], nextValidatorsHash: new Uint8Array(32),
+    })
+    await app.commit()
+    out.push(res.appHash)
+  }
+  return out
+}
+
+export function initRequest (appState: Record<string, unknown> = baseAppState()): Parameters<SocialApp['initChain']>[0] {
+  return { chainId: CHAIN, time: T0, initialHeight: 1, consensusParams: null as never, validators: VALIDATORS, appStateBytes: utf8(JSON.stringify(appState)) }
+}
+
+/** A small seeded PRNG (mulberry32) for property tests; failures print the seed. */
+export function rng (seed: number): { next: () => number, int: (n: number) => number, pick: <T>(xs: readonly T[]) => T } {
+  let a = seed >>> 0
+  const next = (): number => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let x = a
+    x = Math.imul(x ^ (x >>> 15), x | 1)
+    x ^= x + Math.imul(x ^ (x >>> 7), x | 61)
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
+  }
+  const int = (n: number): number => Math.floor(next() * n)
+  return { next, int, pick: (xs) => xs[int(xs.length)] as never }
 }

@@ -50,7 +50,7 @@ t.test('envelope checks', async (t) => {
   const body = { type: 'consent.revoke' as const, value: { householdId: id('h'), purpose: 'data-sharing' as const } }
   const okTx = tx('mca', { type: 'program.create', value: { id: 7, category: 'dibao', group: 'basic-living', payment: 'monthly', standardFen: 1, approvalLevel: 'county' } }, { expiresAtHeight: 3 })
   const badSig = tx('mca', body, { expiresAtHeight: 20 }).bytes.slice()
-  badSig[badSig.length - 5] ^= 1
+  badSig[badSig.length - 5] = (badSig[badSig.length - 5] as number) ^ 1
   const res = await c.block([
     new Uint8Array([1, 2, 3]),
     new Uint8Array(40_000),
@@ -103,7 +103,7 @@ t.test('checkTx, prepareProposal, processProposal', async (t) => {
 
   const header = { height: c.height + 1, time: c.time + 1000, proposerAddress: new Uint8Array(20) }
   const badSig = reg.bytes.slice()
-  badSig[badSig.length - 1] ^= 1
+  badSig[badSig.length - 1] = (badSig[badSig.length - 1] as number) ^ 1
   const picked = await c.app.prepareProposal({ ...header, txs: [badSig, dependent.bytes, reg.bytes, failing.bytes, reg.bytes, dependent.bytes], maxTxBytes: 1_000_000 })
   t.same(picked.map(hexOf), [reg.bytes, dependent.bytes].map(hexOf), 'drops bad signature, would-fail, out-of-order and duplicate txs')
   const small = await c.app.prepareProposal({ ...header, txs: [reg.bytes, dependent.bytes], maxTxBytes: reg.bytes.length + 10 })
