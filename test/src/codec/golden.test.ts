@@ -12,6 +12,7 @@
 import t from 'tap'
 import * as C from '../../../src/codec/index.ts'
 import type { Schema } from '../../../src/codec/index.ts'
+import { deepEqual, readToken } from './fuzz-helpers.ts'
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
 const unhex = (h: string): Uint8Array => new Uint8Array(Buffer.from(h.replace(/\s+/g, ''), 'hex'))
@@ -100,12 +101,11 @@ t.test('golden encodings for every schema kind', async (t) => {
   for (const v of vectors) {
     const enc = C.encode(v.schema, v.value as never)
     t.equal(hex(enc), v.hex, `encode ${v.name}`)
-    t.same(C.decode(v.schema, unhex(v.hex), { maxBytes: 1 << 20 }), v.value, `decode ${v.name}`)
+    t.ok(deepEqual(C.decode(v.schema, unhex(v.hex), { maxBytes: 1 << 20 }), v.value), `decode ${v.name}`)
   }
 })
 
 t.test('the golden encodings of integers agree with the spec-level token reader', async (t) => {
-  const { readToken } = await import('./fuzz-helpers.ts')
   for (const v of vectors) {
     if (typeof v.value !== 'number' && typeof v.value !== 'bigint') continue
     const tok = readToken(unhex(v.hex))

@@ -105,11 +105,16 @@ export function makeBlock (spec: BlockSpec): Block {
  * Returns each block with its id, part set and the seen commit for it (signed in round 1,
  * so it differs from the canonical last commit in the next block, as it may in practice).
  */
-export function makeChain (n: number, keyed: Keyed, initialHeight = 1, txsPer = 2): Array<{ block: Block, blockId: BlockId, parts: PartSet, seenCommit: Commit }> {
-  const out: Array<{ block: Block, blockId: BlockId, parts: PartSet, seenCommit: Commit }> = []
+export interface ChainLink { block: Block, blockId: BlockId, parts: PartSet, seenCommit: Commit }
+
+export function makeChain (
+  n: number, keyed: Keyed, initialHeight = 1,
+  txsAt: (h: number) => Uint8Array[] = (h) => [utf8(`tx ${h}/0`), utf8(`tx ${h}/1`)],
+): ChainLink[] {
+  const out: ChainLink[] = []
   let lastCommit: Commit | null = null
   for (let h = initialHeight; h < initialHeight + n; h++) {
-    const txs = Array.from({ length: txsPer }, (_, i) => utf8(`tx ${h}/${i}`))
+    const txs = txsAt(h)
     const block = makeBlock({ height: h, keyed, txs, lastCommit })
     const { blockId, parts } = blockIdOf(block)
     out.push({ block, blockId, parts, seenCommit: makeCommit(keyed, blockId, h, 1) })
