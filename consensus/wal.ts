@@ -41,9 +41,9 @@
  */
 import { mkdir, open, readdir, readFile, unlink, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
-import { bytes, decode, encode, oneOf, str, struct, union, type Infer } from '../src/codec/index.ts'
+import { decode, encode, oneOf, str, struct, union, type Infer } from '../src/codec/index.ts'
 import { AidError, isAidError } from '../src/errors.ts'
-import { BLOCK_PART_SIZE, height, ProposalSchema, round, VoteSchema } from '../src/types/index.ts'
+import { height, PartSchema, ProposalSchema, round, VoteSchema } from '../src/types/index.ts'
 
 // ---------------------------------------------------------------------------------------
 // CRC32-C
@@ -96,12 +96,8 @@ export function crc32c (d: Uint8Array, prev = 0): number {
 export const WAL_TIMEOUT_STEPS = ['propose', 'prevote', 'precommit', 'commit'] as const
 export type WalTimeoutStep = typeof WAL_TIMEOUT_STEPS[number]
 
-/** A block part as it travelled: the canonical bytes of the part and its proof, opaque here. */
-export const WalBlockPartSchema = struct('WalBlockPart', {
-  height,
-  round,
-  part: bytes({ max: BLOCK_PART_SIZE + 8 * 1024 }),
-})
+/** A block part with the height and round of the proposal it belongs to (CometBFT BlockPartMessage). */
+export const WalBlockPartSchema = struct('WalBlockPart', { height, round, part: PartSchema })
 
 export const WalMessageSchema = union('WalMessage', {
   proposal: ProposalSchema,

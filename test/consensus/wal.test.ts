@@ -10,7 +10,12 @@ import {
   crc32c, encodeWalFrame, openWal, type Wal, type WalLogger, type WalOptions, type WalRecord,
 } from '../../consensus/wal.ts'
 import { isAidError } from '../../src/errors.ts'
+import { makePartSet, type Part } from '../../src/types/index.ts'
 import { sampleProposal, sampleVote, tempDir } from './shell-fixtures.ts'
+
+function samplePart (h: number, size: number): Part {
+  return makePartSet(new Uint8Array(size * 2).fill(h & 0xff), size).parts[0] as Part
+}
 
 function capture (): WalLogger & { lines: string[] } {
   const lines: string[] = []
@@ -26,7 +31,7 @@ async function open (dir: string, extra: Partial<WalOptions> = {}): Promise<{ wa
 function heightRecords (h: number): WalRecord[] {
   return [
     { type: 'received', value: { peer: 'peer-1', message: { type: 'proposal', value: sampleProposal({ height: h }) } } },
-    { type: 'received', value: { peer: 'peer-2', message: { type: 'blockPart', value: { height: h, round: 0, part: new Uint8Array(300).fill(h & 0xff) } } } },
+    { type: 'received', value: { peer: 'peer-2', message: { type: 'blockPart', value: { height: h, round: 0, part: samplePart(h, 300) } } } },
     { type: 'own', value: { message: { type: 'vote', value: sampleVote({ height: h, type: 'prevote' }) } } },
     { type: 'received', value: { peer: 'peer-3', message: { type: 'vote', value: sampleVote({ height: h, type: 'precommit', validatorIndex: 2 }) } } },
     { type: 'timeout', value: { height: h, round: 0, step: 'prevote' } },
@@ -284,7 +289,7 @@ t.test('rotation: segments roll over, replay spans them, old ones are pruned to 
 t.test('a record above the size limit is refused and the WAL stays usable', async (t) => {
   const dir = await tempDir(t)
   const { wal } = await open(dir, { maxRecordBytes: 512 })
-  const big: WalRecord = { type: 'received', value: { peer: 'p', message: { type: 'blockPart', value: { height: 1, round: 0, part: new Uint8Array(600) } } } }
+  const big: WalRecord = { type: 'received', value: { peer: 'p', message: { type: 'blockPart', value: { height: 1, round: 0, part: samplePart(1, 600) } } } }
   t.throws(() => { wal.append(big) }, { code: 'ERR_WAL_RECORD_TOO_LARGE' })
   const small = heightRecords(1)[4] as WalRecord
   await wal.appendSync(small)
