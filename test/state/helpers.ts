@@ -38,6 +38,8 @@ export const verifier: TxSignatureVerifier = {
 }
 
 let nonceCounter = 0
+/** Tx nonces come from a counter; reset it to build the very same txs twice. */
+export function resetNonces (): void { nonceCounter = 0 }
 export interface TxOpts { chainId?: string, expiresAtHeight?: number, nonce?: number }
 
 /** A signed tx; returns the bytes and the opId (= id of anything the tx creates). */
