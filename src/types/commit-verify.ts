@@ -8,11 +8,13 @@
  *
  * Two entry points: `verifyCommit` with an injected synchronous verifier, and
  * `commitSignatureChecks` + `finishCommitVerification` for callers that push the
- * (pubKey, signBytes, signature) triples through the worker pool and come back with verdicts.
+ * (pub, signBytes, sig) items through the worker pool (src/crypto/pool.ts verifyBatch)
+ * and come back with verdicts.
  * The structural and power checks happen before any signature work in both, so a commit
  * that cannot pass costs no signature verification.
  */
 import { equalBytes, toHex } from '../bytes.ts'
+import type { VerifyItem } from '../crypto/pool.ts'
 import { AidError, type Result, fail, ok } from '../errors.ts'
 import { type BlockId, blockIdEquals, blockIdKey } from './block-id.ts'
 import { validateCommit } from './validate.ts'
@@ -22,12 +24,12 @@ import { commitSigToVote, voteSignBytes, type Commit, type Vote } from './vote.t
 /** The consensus-rule signature verifier (src/crypto): wrong lengths give false, not throw. */
 export type VerifyFn = (pubKey: Uint8Array, message: Uint8Array, signature: Uint8Array) => boolean
 
-/** One signature to verify, tagged with the commit slot it came from. */
-export interface SignatureCheck {
+/**
+ * One signature to verify, tagged with the commit slot it came from. It is a VerifyItem,
+ * so `pending.checks` can go to the worker pool's verifyBatch as it is.
+ */
+export interface SignatureCheck extends VerifyItem {
   index: number
-  pubKey: Uint8Array
-  message: Uint8Array
-  signature: Uint8Array
 }
 
 /** Voting power behind a commit: it passes when signedPower > neededPower (= floor(2·total/3)). */
@@ -78,7 +80,7 @@ export function commitSignatureChecks (
     }
     if (cs.flag === 'commit') signedPower += val.votingPower
     const vote = commitSigToVote(commit, i) as Vote
-    checks.push({ index: i, pubKey: val.pubKey, message: voteSignBytes(chainId, vote), signature: cs.signature })
+    checks.push({ index: i, pub: val.pubKey, msg: voteSignBytes(chainId, vote), sig: cs.signature })
   }
   if (signedPower <= neededPower) {
     return fail(invalid('commit', `insufficient voting power: commit slots hold ${signedPower} of ${totalPower}, need more than ${neededPower}`))
@@ -93,7 +95,7 @@ export function finishCommitVerification (pending: PendingCommitVerification, ve
   }
   for (const [k, check] of pending.checks.entries()) {
     if (verdicts[k] !== true) {
-      return fail(invalid(`commit.signatures[${check.index}].signature`, `wrong signature from validator ${check.index}: ${toHex(check.signature)}`))
+      return fail(invalid(`commit.signatures[${check.index}].signature`, `wrong signature from validator ${check.index}: ${toHex(check.sig)}`))
     }
   }
   const { signedPower, totalPower, neededPower } = pending
@@ -108,7 +110,7 @@ export function verifyCommit (
   if (!pending.ok) return pending
   const verdicts: boolean[] = []
   for (const c of pending.value.checks) {
-    const good = verify(c.pubKey, c.message, c.signature)
+    const good = verify(c.pub, c.msg, c.sig)
     verdicts.push(good)
     if (!good) break // the first bad signature decides; finish reports it
   }

@@ -19,7 +19,7 @@ const blockId: BlockId = c1.blockId
 function both (k: Keyed, id: BlockId, height: number, commit: Commit, v: VerifyFn = verify): { ok: boolean, at: string, msg: string } {
   const direct = verifyCommit(CHAIN_ID, k.set, id, height, commit, v)
   const pending = commitSignatureChecks(CHAIN_ID, k.set, id, height, commit)
-  const batch = pending.ok ? finishCommitVerification(pending.value, pending.value.checks.map((c) => v(c.pubKey, c.message, c.signature))) : pending
+  const batch = pending.ok ? finishCommitVerification(pending.value, pending.value.checks.map((c) => v(c.pub, c.msg, c.sig))) : pending
   if (direct.ok !== batch.ok || (!direct.ok && !batch.ok && direct.error.message !== batch.error.message)) {
     throw new Error(`entry points disagree: ${JSON.stringify([direct.ok, batch.ok])}`)
   }
@@ -128,13 +128,29 @@ t.test('the batch variant lists exactly the non-absent slots with their sign byt
   if (!pending.ok) { t.fail(pending.error.message); return }
   t.same(pending.value.checks.map((c) => c.index), [0, 1, 3])
   const nilCheck = pending.value.checks[2]!
-  t.equal(toHex(nilCheck.pubKey), toHex(k.set.validators[3]!.pubKey))
-  t.equal(toHex(nilCheck.message), toHex(voteSignBytes(CHAIN_ID, { type: 'precommit', height: 1, round: 0, blockId: nilBlockId(), timestamp: commit.signatures[3]!.timestamp })))
-  t.equal(toHex(nilCheck.signature), toHex(commit.signatures[3]!.signature))
+  t.equal(toHex(nilCheck.pub), toHex(k.set.validators[3]!.pubKey))
+  t.equal(toHex(nilCheck.msg), toHex(voteSignBytes(CHAIN_ID, { type: 'precommit', height: 1, round: 0, blockId: nilBlockId(), timestamp: commit.signatures[3]!.timestamp })))
+  t.equal(toHex(nilCheck.sig), toHex(commit.signatures[3]!.signature))
   const { signedPower, totalPower, neededPower } = pending.value
   t.same({ signedPower, totalPower, neededPower }, { signedPower: 20, totalPower: 22, neededPower: 14 })
   t.ok(finishCommitVerification(pending.value, [true, true, true]).ok)
   const bad = finishCommitVerification(pending.value, [true, false, true])
   t.equal(bad.ok ? '' : bad.error.at, 'commit.signatures[1].signature')
   t.throws(() => finishCommitVerification(pending.value, [true]), RangeError, 'verdicts must match the checks')
+})
+
+t.test('the batch checks go through the crypto worker pool as they are', async (t) => {
+  const { createVerifyPool } = await import('../../../src/crypto/pool.ts')
+  const pool = createVerifyPool({ size: 1 })
+  t.teardown(() => pool.close())
+  const commit = makeCommit(keyed, blockId, 1, 0, ['commit', 'commit', 'nil', 'commit'])
+  const pending = commitSignatureChecks(CHAIN_ID, keyed.set, blockId, 1, commit)
+  if (!pending.ok) { t.fail(pending.error.message); return }
+  t.ok(finishCommitVerification(pending.value, await pool.verifyBatch(pending.value.checks)).ok)
+  const bad = structuredClone(commit)
+  bad.signatures[1]!.signature[5]! ^= 0x10
+  const pendingBad = commitSignatureChecks(CHAIN_ID, keyed.set, blockId, 1, bad)
+  if (!pendingBad.ok) { t.fail(pendingBad.error.message); return }
+  const r = finishCommitVerification(pendingBad.value, await pool.verifyBatch(pendingBad.value.checks))
+  t.equal(r.ok ? '' : r.error.at, 'commit.signatures[1].signature')
 })
