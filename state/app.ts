@@ -104,10 +104,7 @@ export function createSocialApp (opts: SocialAppOptions): SocialApp {
         if (existing.chainId !== req.chainId) throw new AidError('ERR_GENESIS_INVALID', `store holds chain ${existing.chainId}`, 'chain_id')
         return { validators: null, consensusParams: null, appHash: await store.rootHash() }
       }
-      const state = parseAppStateBytes(req.appStateBytes)
-      if (opts.maxTxTtl !== undefined && !/"maxTxTtl"/.test(Buffer.from(req.appStateBytes).toString('utf8'))) {
-        state.params = { ...state.params, maxTxTtl: opts.maxTxTtl }
-      }
+      const state = parseAppStateBytes(req.appStateBytes, opts.maxTxTtl === undefined ? {} : { maxTxTtl: opts.maxTxTtl })
       const kv = new Overlay(reader)
       const block: BlockCtx = { chainId: req.chainId, height: req.initialHeight - 1, time: req.time, params: state.params, events: [], validatorUpdates: [] }
       await applyGenesis(kv, state, block, req.validators)

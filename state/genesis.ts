@@ -95,19 +95,19 @@ function parseList<T> (schema: Schema<T>, raw: unknown, at: string): T[] {
   return raw.map((x, i) => parseItem(schema, x, `${at}[${i}]`))
 }
 
-/** Structural parse: types, enums, region codes, key lengths, unknown fields. */
-export function parseAppState (json: unknown): AppState {
+/**
+ * Structural parse: types, enums, region codes, key lengths, unknown fields. `defaults`
+ * replace the built-in parameter defaults (the node's configured maxTxTtl, for one) for
+ * parameters app_state does not set.
+ */
+export function parseAppState (json: unknown, defaults: Partial<Params> = {}): AppState {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw bad('app_state', 'expected an object')
   const o = json as Record<string, unknown>
   for (const k of Object.keys(o)) {
     if (!['params', 'operators', 'offices', 'programs', 'budgets'].includes(k)) throw bad(`app_state.${k}`, 'unknown field')
   }
-  let params: Params = DEFAULT_PARAMS
-  if (o.params !== undefined) {
-    if (typeof o.params !== 'object' || o.params === null || Array.isArray(o.params)) throw bad('app_state.params', 'expected an object')
-    params = { ...DEFAULT_PARAMS, ...(o.params as Partial<Params>) }
-    params = parseItem(ParamsSchema, params, 'app_state.params')
-  }
+  if (o.params !== undefined && (typeof o.params !== 'object' || o.params === null || Array.isArray(o.params))) throw bad('app_state.params', 'expected an object')
+  const params = parseItem(ParamsSchema, { ...DEFAULT_PARAMS, ...defaults, ...(o.params as Partial<Params> | undefined) }, 'app_state.params')
   return {
     params,
     operators: parseList(GenesisOperatorSchema, o.operators, 'app_state.operators'),
@@ -117,14 +117,14 @@ export function parseAppState (json: unknown): AppState {
   }
 }
 
-export function parseAppStateBytes (bytes: Uint8Array): AppState {
+export function parseAppStateBytes (bytes: Uint8Array, defaults: Partial<Params> = {}): AppState {
   let json: unknown
   try {
     json = JSON.parse(Buffer.from(bytes).toString('utf8'))
   } catch (err) {
     throw bad('app_state', `not JSON: ${err instanceof Error ? err.message : String(err)}`)
   }
-  return parseAppState(json)
+  return parseAppState(json, defaults)
 }
 
 function genesisCtx (kv: Kv, block: BlockCtx, office: Office, at: string): ExecCtx {
