@@ -1,5 +1,5 @@
 /**
- * Test helpers for the codec: a seeded PRNG, value generators paired with schemas, a deep
+ * Test helpers for the codec: value generators paired with schemas, a deep
  * equality that sees -0, BigInt and byte arrays, and a small independent msgpack token
  * reader/writer used to re-encode one token of a valid encoding in another legal msgpack
  * form (uint8 where a fixint fits, float64 for an integer, str8 for a short string, ...).
@@ -9,55 +9,17 @@
  */
 import * as C from '../../../src/codec/index.ts'
 import type { Schema } from '../../../src/codec/index.ts'
+import { createPrng, type Prng } from '../../helpers/prng.ts'
 
 // ---------------------------------------------------------------------------------------
-// PRNG: sfc32 (Chris Doty-Humphrey's small fast counter), seeded from one 32-bit number.
+// PRNG: the shared seeded sfc32 (test/helpers/prng.ts), carrying its seed for failure messages.
 
-export interface Rng {
+export interface Rng extends Prng {
   readonly seed: number
-  /** Uniform in [0, n). */
-  int: (n: number) => number
-  /** Uniform in [lo, hi] (inclusive, safe integers). */
-  range: (lo: number, hi: number) => number
-  bool: () => boolean
-  pick: <T>(xs: readonly T[]) => T
-  bytes: (n: number) => Uint8Array
 }
 
 export function makeRng (seed: number): Rng {
-  let a = 0x9e3779b9 ^ seed
-  let b = 0x243f6a88
-  let c = 0xb7e15162
-  let d = 1
-  const next32 = (): number => {
-    a >>>= 0; b >>>= 0; c >>>= 0; d >>>= 0
-    const t = (a + b | 0) + d | 0
-    d = d + 1 | 0
-    a = b ^ b >>> 9
-    b = c + (c << 3) | 0
-    c = c << 21 | c >>> 11
-    c = c + t | 0
-    return t >>> 0
-  }
-  for (let i = 0; i < 15; i++) next32()
-  const float = (): number => (next32() * 2 ** 21 + (next32() >>> 11)) / 2 ** 53
-  const rng: Rng = {
-    seed,
-    int: (n) => Math.floor(float() * n),
-    range: (lo, hi) => lo + Math.floor(float() * (hi - lo + 1)),
-    bool: () => (next32() & 1) === 1,
-    pick: (xs) => {
-      const x = xs[Math.floor(float() * xs.length)]
-      if (x === undefined) throw new Error('pick from empty list')
-      return x
-    },
-    bytes: (n) => {
-      const out = new Uint8Array(n)
-      for (let i = 0; i < n; i++) out[i] = next32() & 0xff
-      return out
-    },
-  }
-  return rng
+  return { ...createPrng(seed), seed }
 }
 
 // ---------------------------------------------------------------------------------------

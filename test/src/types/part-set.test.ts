@@ -13,15 +13,6 @@ import { deepEqual, makeRng } from '../codec/fuzz-helpers.ts'
 
 const rng = makeRng(7)
 
-function shuffle<T> (xs: T[]): T[] {
-  const a = [...xs]
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = rng.int(i + 1)
-    ;[a[i], a[j]] = [a[j] as T, a[i] as T]
-  }
-  return a
-}
-
 /** RFC 6962 root computed independently with @noble/hashes (recursive definition). */
 function nobleRoot (items: Uint8Array[]): Uint8Array {
   if (items.length === 0) return nobleSha256(new Uint8Array(0))
@@ -61,7 +52,7 @@ t.test('assembling in any order yields the bytes; duplicates are ignored', async
     const a = newPartSetAssembler(set.header, { partSize })
     if (!a.ok) { t.fail(a.error.message); return }
     const asm = a.value
-    const order = shuffle(set.parts)
+    const order = rng.shuffle(set.parts)
     const outcomes: string[] = []
     for (const [i, p] of order.entries()) {
       const r = asm.addPart(p)
