@@ -30,6 +30,7 @@ import { toHex } from '../src/bytes.ts'
 import { encode, tryDecode } from '../src/codec/index.ts'
 import { verify as defaultVerify } from '../src/crypto/ed25519.ts'
 import { AidError, type Result, fail, ok } from '../src/errors.ts'
+import { createLogger, type Logger } from '../src/log.ts'
 import {
   DuplicateVoteEvidenceSchema, evidenceHash, findValidator, newDuplicateVoteEvidence, totalVotingPower,
   validateDuplicateVoteEvidence, voteSignBytes,
@@ -55,7 +56,7 @@ export interface EvidencePoolDeps {
   state: () => EvidencePoolState
   /** Signature check under the consensus rule; default src/crypto's ZIP-215 verify. */
   verify?: (pubKey: Uint8Array, message: Uint8Array, signature: Uint8Array) => boolean
-  log?: { warn: (msg: string, fields?: Record<string, unknown>) => void }
+  log?: Logger
 }
 
 const ENC = { keyEncoding: 'view', valueEncoding: 'view' } as const
@@ -150,7 +151,7 @@ export async function openEvidencePool (opts: EvidencePoolOptions, deps: Evidenc
   const owned = opts.db === undefined
   const verifySig = deps.verify ?? defaultVerify
   const maxBuffered = opts.maxBuffered ?? 1000
-  const log = deps.log ?? { warn: (msg: string, fields?: Record<string, unknown>) => { console.warn(JSON.stringify({ level: 'warn', module: 'evidence', msg, ...fields })) } }
+  const log = deps.log ?? createLogger({}, { module: 'evidence' })
 
   // pending, keyed by the hex of its DB key, so sorting ids sorts by (height, hash)
   const pending = new Map<string, PendingEntry>()

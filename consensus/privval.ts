@@ -34,6 +34,7 @@ import {
   initialPrivValidatorState, loadPrivValidatorKey, loadPrivValidatorState, privValidatorStateToJson,
   type PrivValidatorState,
 } from '../src/config/keys.ts'
+import { fsyncDir } from '../src/config/fsutil.ts'
 import { AidError, isAidError } from '../src/errors.ts'
 import {
   proposalSignBytes, voteSignBytes, type Proposal, type Vote, type VoteType,
@@ -131,17 +132,6 @@ function savedTimestampIfOnlyTimeDiffers (saved: Uint8Array, rebuild: (timestamp
   const t = typeof last === 'bigint' ? Number(last) : last
   if (typeof t !== 'number' || !Number.isSafeInteger(t) || t < 0) return undefined
   return equalBytes(rebuild(t), saved) ? t : undefined
-}
-
-async function fsyncDir (dir: string): Promise<void> {
-  const fh = await open(dir, 'r')
-  try {
-    await fh.sync()
-  } catch {
-    // some filesystems refuse fsync on directories
-  } finally {
-    await fh.close()
-  }
 }
 
 function copyState (s: PrivValidatorState): PrivValidatorState {

@@ -42,7 +42,10 @@
 import { mkdir, open, readdir, readFile, unlink, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import { decode, encode, oneOf, str, struct, union, type Infer } from '../src/codec/index.ts'
+import { systemTimers, type CancelTimer, type Timers } from '../src/clock.ts'
+import { fsyncDir } from '../src/config/fsutil.ts'
 import { AidError, isAidError } from '../src/errors.ts'
+import { createLogger, type Logger } from '../src/log.ts'
 import { height, PartSchema, ProposalSchema, round, VoteSchema } from '../src/types/index.ts'
 
 // ---------------------------------------------------------------------------------------
@@ -221,10 +224,6 @@ export const DEFAULT_MAX_TOTAL_BYTES = 32 * 1024 * 1024
 /** CometBFT's maxMsgSizeBytes. */
 export const DEFAULT_MAX_RECORD_BYTES = 1024 * 1024
 
-export interface WalLogger {
-  warn: (msg: string, fields?: Record<string, unknown>) => void
-}
-
 export interface WalOptions {
   /** The WAL directory (`data/cs.wal/`); created when missing. */
   dir: string
@@ -236,11 +235,13 @@ export interface WalOptions {
   maxRecordBytes?: number
   /** Buffered appends are written (not fsynced) once this many bytes wait (default 64 KiB). */
   bufferBytes?: number
-  /** Buffered appends are also written this often (CometBFT's autofile: 2 s); 0 disables. */
+  /** Buffered appends are written at most this long after they arrive (CometBFT's autofile: 2 s); 0 disables. */
   flushIntervalMs?: number
+  /** Schedules that flush (the simulator passes its own). */
+  timers?: Timers
   /** The chain's first height: replaying it looks for the marker of height 0 (default 1). */
   initialHeight?: number
-  log?: WalLogger
+  log?: Logger
 }
 
 export type WalReplay =
@@ -282,21 +283,6 @@ function segmentFile (dir: string, index: number): string {
   return join(dir, `wal.${String(index).padStart(6, '0')}`)
 }
 
-async function fsyncDir (dir: string): Promise<void> {
-  const fh = await open(dir, 'r')
-  try {
-    await fh.sync()
-  } catch {
-    // some filesystems refuse fsync on directories; the data itself is already synced
-  } finally {
-    await fh.close()
-  }
-}
-
-function defaultLogger (): WalLogger {
-  return { warn: (msg, fields) => { console.warn(JSON.stringify({ level: 'warn', module: 'wal', msg, ...fields })) } }
-}
-
 function positive (name: string, v: number): number {
   if (!Number.isSafeInteger(v) || v < 1) throw new RangeError(`WAL option ${name} must be a positive integer, got ${v}`)
   return v
@@ -310,7 +296,8 @@ export async function openWal (opts: WalOptions): Promise<Wal> {
   const bufferBytes = positive('bufferBytes', opts.bufferBytes ?? 64 * 1024)
   const flushIntervalMs = opts.flushIntervalMs ?? 2000
   const initialHeight = positive('initialHeight', opts.initialHeight ?? 1)
-  const log = opts.log ?? defaultLogger()
+  const log = opts.log ?? createLogger({}, { module: 'wal' })
+  const timers = opts.timers ?? systemTimers
 
   await mkdir(dir, { recursive: true, mode: 0o700 })
   const segments: Segment[] = []
@@ -347,6 +334,7 @@ export async function openWal (opts: WalOptions): Promise<Wal> {
 
   let pending: Buffer[] = []
   let pendingBytes = 0
+  let cancelFlush: CancelTimer | undefined
   /** Whether the pending bytes include an end-of-height marker. */
   let pendingMarker = false
   let failure: AidError | undefined
@@ -406,6 +394,8 @@ export async function openWal (opts: WalOptions): Promise<Wal> {
       const buf = pending.length === 1 ? pending[0] as Buffer : Buffer.concat(pending)
       pending = []
       pendingBytes = 0
+      cancelFlush?.()
+      cancelFlush = undefined
       pendingMarker = false
       let done = 0
       while (done < buf.length) {
@@ -426,18 +416,20 @@ export async function openWal (opts: WalOptions): Promise<Wal> {
     pending.push(frame)
     pendingBytes += frame.length
     if (record.type === 'endHeight') pendingMarker = true
-    if (pendingBytes >= bufferBytes) enqueue(() => writePending(false)).catch(() => {})
+    if (pendingBytes >= bufferBytes) {
+      enqueue(() => writePending(false)).catch(() => {})
+    } else if (flushIntervalMs > 0 && cancelFlush === undefined) {
+      cancelFlush = timers.schedule(flushIntervalMs, () => {
+        cancelFlush = undefined
+        if (failure === undefined && !closed) enqueue(() => writePending(false)).catch(() => {})
+      })
+    }
   }
 
   const flushAndSync = async (): Promise<void> => {
     check()
     await enqueue(() => writePending(true))
   }
-
-  const timer = flushIntervalMs > 0
-    ? setInterval(() => { if (pendingBytes > 0 && failure === undefined) enqueue(() => writePending(false)).catch(() => {}) }, flushIntervalMs)
-    : undefined
-  timer?.unref()
 
   const writeEndHeight = async (h: number): Promise<void> => {
     append({ type: 'endHeight', value: { height: h } })
@@ -486,7 +478,7 @@ export async function openWal (opts: WalOptions): Promise<Wal> {
     segments: () => segments.map((s) => ({ file: s.file, bytes: s.bytes })),
     close: async () => {
       if (closed) return
-      if (timer !== undefined) clearInterval(timer)
+      cancelFlush?.()
       try {
         if (failure === undefined) await enqueue(() => writePending(true))
       } finally {

@@ -8,6 +8,7 @@ import t from 'tap'
 import { join } from 'node:path'
 import { ClassicLevel } from 'classic-level'
 import { encode } from '../../src/codec/index.ts'
+import { createLogger } from '../../src/log.ts'
 import { createSigner, keyPairFromSeed } from '../../src/crypto/ed25519.ts'
 import {
   blockIdKey, DuplicateVoteEvidenceSchema, evidenceHash, newDuplicateVoteEvidence, newValidatorSet, voteSignBytes,
@@ -67,7 +68,7 @@ async function openPool (t: { teardown: (fn: () => Promise<void>) => void }, cha
     validatorSet: (h) => chain.sets.get(h),
     blockTime: async (h) => (h >= 1 && h <= chain.state.lastBlockHeight ? blockTimeOf(h) : undefined),
     state: () => chain.state,
-    log: { warn: (msg) => { warnings.push(msg) } },
+    log: createLogger({ write: (line) => { warnings.push(line) } }),
   })
   t.teardown(() => pool.close())
   return { pool, path: p, warnings }

@@ -7,9 +7,10 @@ import t from 'tap'
 import { appendFile, readdir, readFile, truncate, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import {
-  crc32c, encodeWalFrame, openWal, type Wal, type WalLogger, type WalOptions, type WalRecord,
+  crc32c, encodeWalFrame, openWal, type Wal, type WalOptions, type WalRecord,
 } from '../../consensus/wal.ts'
 import { isAidError } from '../../src/errors.ts'
+import { createLogger, type Logger } from '../../src/log.ts'
 import { makePartSet, type Part } from '../../src/types/index.ts'
 import { sampleProposal, sampleVote, tempDir } from './shell-fixtures.ts'
 
@@ -17,9 +18,9 @@ function samplePart (h: number, size: number): Part {
   return makePartSet(new Uint8Array(size * 2).fill(h & 0xff), size).parts[0] as Part
 }
 
-function capture (): WalLogger & { lines: string[] } {
+function capture (): Logger & { lines: string[] } {
   const lines: string[] = []
-  return { lines, warn: (msg, fields) => { lines.push(`${msg} ${JSON.stringify(fields)}`) } }
+  return Object.assign(createLogger({ write: (line) => { lines.push(line) } }), { lines })
 }
 
 async function open (dir: string, extra: Partial<WalOptions> = {}): Promise<{ wal: Wal, log: ReturnType<typeof capture> }> {
@@ -294,5 +295,36 @@ t.test('a record above the size limit is refused and the WAL stays usable', asyn
   const small = heightRecords(1)[4] as WalRecord
   await wal.appendSync(small)
   t.strictSame(await wal.replayFrom(1), { status: 'found', records: [small] })
+  await wal.close()
+})
+
+t.test('buffered records are written when the flush timer fires (Timers injected)', async (t) => {
+  const dir = await tempDir(t)
+  const due: Array<{ ms: number, fn: () => void, cancelled: boolean }> = []
+  const timers = {
+    schedule: (ms: number, fn: () => void) => {
+      const job = { ms, fn, cancelled: false }
+      due.push(job)
+      return () => { job.cancelled = true }
+    },
+  }
+  const { wal } = await open(dir, { flushIntervalMs: 500, timers })
+  const file = join(dir, 'wal.000000')
+  const size0 = (await readFile(file)).length
+  const rec = heightRecords(1)[3] as WalRecord
+  const live = (): typeof due => due.filter((j) => !j.cancelled)
+  t.equal(live().length, 0, 'no timer while nothing waits')
+  wal.append(rec)
+  wal.append(rec)
+  t.equal(live().length, 1, 'one timer for a batch of appends')
+  t.equal(live()[0]?.ms, 500)
+  t.equal((await readFile(file)).length, size0, 'nothing written yet')
+  live()[0]?.fn()
+  await wal.flush() // queued behind the timer's write
+  t.equal((await readFile(file)).length, size0 + 2 * encodeWalFrame(rec).length, 'the timer wrote both')
+  wal.append(rec)
+  const job = live()[live().length - 1]
+  await wal.flushAndSync()
+  t.ok(job?.cancelled, 'an explicit flush cancels the pending timer')
   await wal.close()
 })
