@@ -93,12 +93,11 @@ export async function openBlockStore (opts: BlockStoreOptions): Promise<BlockSto
     for (const [i, raw] of raws.entries()) {
       const k = keys[i] as KeyName
       if (raw === undefined) throw new AidError('ERR_STORE_CORRUPT', `missing, though blockMeta/${h} lists ${total} parts`, k.name)
-      chunks.push(decodeRecord(k, PartSchema, raw).bytes)
+      chunks.push(decodeRecord(k.name, PartSchema, raw).bytes)
     }
-    const at: KeyName = { name: `block/${h}`, key: heightKey('blockMeta', h).key }
-    const block = decodeRecord(at, BlockSchema, Buffer.concat(chunks), MAX_BLOCK_BYTES)
+    const block = decodeRecord(`block/${h}`, BlockSchema, Buffer.concat(chunks), MAX_BLOCK_BYTES)
     if (!equalBytes(headerHash(block.header), meta.blockId.hash)) {
-      throw new AidError('ERR_STORE_CORRUPT', `reassembled block hashes to ${toHex(headerHash(block.header))}, meta says ${toHex(meta.blockId.hash)}`, at.name)
+      throw new AidError('ERR_STORE_CORRUPT', `reassembled block hashes to ${toHex(headerHash(block.header))}, meta says ${toHex(meta.blockId.hash)}`, `block/${h}`)
     }
     return block
   }

@@ -102,7 +102,7 @@ export async function openDb (opts: DbOptions, label: string): Promise<Db> {
     },
     read: async (k, schema, maxBytes) => {
       const raw = await get(k)
-      return raw === undefined ? undefined : decodeRecord(k, schema, raw, maxBytes)
+      return raw === undefined ? undefined : decodeRecord(k.name, schema, raw, maxBytes)
     },
     serial: (fn) => {
       const run = queue.then(fn, fn)
@@ -127,11 +127,11 @@ export async function openDb (opts: DbOptions, label: string): Promise<Db> {
   }
 }
 
-/** Decodes a stored value; any codec failure is ERR_STORE_CORRUPT at the key's name. */
-export function decodeRecord<T> (k: KeyName, schema: Schema<T>, raw: Uint8Array, maxBytes?: number): T {
+/** Decodes a stored value; any codec failure is ERR_STORE_CORRUPT at `name` (the key's name). */
+export function decodeRecord<T> (name: string, schema: Schema<T>, raw: Uint8Array, maxBytes?: number): T {
   const r = tryDecode(schema, raw, maxBytes === undefined ? {} : { maxBytes })
   if (r.ok) return r.value
-  throw new AidError('ERR_STORE_CORRUPT', `${schema.label} record does not decode (${r.error.message})`, k.name)
+  throw new AidError('ERR_STORE_CORRUPT', `${schema.label} record does not decode (${r.error.message})`, name)
 }
 
 export function put<T> (k: KeyName, schema: Schema<T>, value: T): BatchOp {
