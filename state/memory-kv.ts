@@ -97,6 +97,8 @@ export function createMemoryStore (opts: MemoryStoreOptions = {}): MemoryStore {
   let current = 0
   versions.set(0, { map: new Map(), sorted: [], leaves: [], root: EMPTY_ROOT })
   let pending = new Map<string, Uint8Array | null>()
+  /** Leaf hashes of the latest version, updated per changed key (not recomputed per commit). */
+  const leafCache = new Map<string, Uint8Array>()
   let closed = false
 
   const snap = (v: number): Snapshot => {
@@ -129,13 +131,18 @@ export function createMemoryStore (opts: MemoryStoreOptions = {}): MemoryStore {
       check()
       const map = new Map(latest().map)
       for (const [k, v] of pending) {
-        if (v === null) map.delete(k)
-        else map.set(k, v)
+        if (v === null) {
+          map.delete(k)
+          leafCache.delete(k)
+        } else {
+          map.set(k, v)
+          leafCache.set(k, leafHash(unstr(k), h(v)))
+        }
       }
       pending = new Map()
       const sorted = [...map.keys()].sort(cmp)
-      const s: Snapshot = { map, sorted, leaves: null, root: EMPTY_ROOT }
-      s.root = mth(leavesOf(s), 0, sorted.length)
+      const leaves = sorted.map((k) => leafCache.get(k) as Uint8Array)
+      const s: Snapshot = { map, sorted, leaves, root: mth(leaves, 0, sorted.length) }
       current += 1
       versions.set(current, s)
       versions.delete(current - keepRecent)

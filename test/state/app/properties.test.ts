@@ -196,7 +196,7 @@ const TX = await import('../../../src/types/tx.ts')
 
 for (const seed of [1, 2, 3]) {
   t.test(`random operation sequences keep the invariants (seed ${seed})`, async (t) => {
-    const stats = await runSeed(t, seed, 80)
+    const stats = await runSeed(t, seed, 60)
     const ok = Object.entries(stats).filter(([k]) => k.endsWith(':OK')).reduce((s, [, v]) => s + v, 0)
     t.ok(ok > 30, `seed ${seed}: ${ok} successful ops`)
     t.ok((stats['decision.approve:OK'] ?? 0) + (stats['disbursement.pay:OK'] ?? 0) > 3, `seed ${seed}: decisions and payments happened: ${JSON.stringify(stats)}`)
