@@ -6,10 +6,10 @@
 import t from 'tap'
 import { toHex } from '../../../src/bytes.ts'
 import {
-  type BlockId, type Commit, type CommitFlag, type VerifyFn, commitSignatureChecks, finishCommitVerification,
-  nilBlockId, verifyCommit, voteSignBytes,
+  type BlockId, type Commit, type CommitFlag, type VerifyFn, commitSignatureChecks, commitSigToVote, finishCommitVerification,
+  nilBlockId, verifyCommit, voteSignBytes, voteToCommitSig,
 } from '../../../src/types/index.ts'
-import { CHAIN_ID, type Keyed, makeChain, makeCommit, makeValidators, verify } from './fixtures.ts'
+import { CHAIN_ID, type Keyed, makeChain, makeCommit, makeValidators, signVote, verify } from './fixtures.ts'
 
 const keyed = makeValidators([1, 1, 1, 1])
 const [c1, c2] = makeChain(2, keyed) as [ReturnType<typeof makeChain>[0], ReturnType<typeof makeChain>[0]]
@@ -153,4 +153,19 @@ t.test('the batch checks go through the crypto worker pool as they are', async (
   if (!pendingBad.ok) { t.fail(pendingBad.error.message); return }
   const r = finishCommitVerification(pendingBad.value, await pool.verifyBatch(pendingBad.value.checks))
   t.equal(r.ok ? '' : r.error.at, 'commit.signatures[1].signature')
+})
+
+t.test('a commit built from precommits with voteToCommitSig verifies; a vote for another block is absent', async (t) => {
+  const votes = keyed.set.validators.map((v, i) => signVote(CHAIN_ID, keyed.keys[i]!, {
+    type: 'precommit', height: 1, round: 2, blockId: i === 1 ? nilBlockId() : i === 2 ? c2.blockId : blockId, timestamp: 50 + i, validatorAddress: v.address, validatorIndex: i,
+  }))
+  const signatures = votes.map((v) => voteToCommitSig(v, blockId))
+  t.same(signatures.map((s) => s.flag), ['commit', 'nil', 'absent', 'commit'])
+  t.same(commitSigToVote({ height: 1, round: 2, blockId, signatures }, 1)?.blockId, nilBlockId())
+  const r = verifyCommit(CHAIN_ID, keyed.set, blockId, 1, { height: 1, round: 2, blockId, signatures }, verify)
+  t.equal(r.ok, false, '2 of 4 commit slots is not enough')
+  const all = keyed.set.validators.map((v, i) => voteToCommitSig(signVote(CHAIN_ID, keyed.keys[i]!, {
+    type: 'precommit', height: 1, round: 2, blockId: i === 1 ? nilBlockId() : blockId, timestamp: 50 + i, validatorAddress: v.address, validatorIndex: i,
+  }), blockId))
+  t.ok(verifyCommit(CHAIN_ID, keyed.set, blockId, 1, { height: 1, round: 2, blockId, signatures: all }, verify).ok)
 })
