@@ -34,8 +34,8 @@ import {
   initialPrivValidatorState, loadPrivValidatorKey, loadPrivValidatorState, privValidatorStateToJson,
   type PrivValidatorState,
 } from '../src/config/keys.ts'
-import { fsyncDir } from '../src/config/fsutil.ts'
-import { AidError, isAidError } from '../src/errors.ts'
+import { fsyncDir, pathExists } from '../src/config/fsutil.ts'
+import { AidError } from '../src/errors.ts'
 import {
   proposalSignBytes, voteSignBytes, type Proposal, type Vote, type VoteType,
 } from '../src/types/index.ts'
@@ -171,11 +171,9 @@ export async function openPrivValidator (opts: PrivValidatorOptions): Promise<Pr
   }
 
   let last: PrivValidatorState
-  try {
+  if (await pathExists(stateFile)) {
     last = await loadPrivValidatorState(stateFile)
-  } catch (err) {
-    const missing = isAidError(err, 'ERR_KEYFILE_INVALID') && /not found/.test(err.message)
-    if (!missing) throw err
+  } else {
     if (opts.createIfMissing !== true) {
       throw new AidError('ERR_PRIVVAL_STATE_INVALID', 'state file is missing; `init` writes it (never recreate it for a validator that has signed)', stateFile)
     }
