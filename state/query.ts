@@ -35,7 +35,7 @@
  *                                        emergency|proposal, or budget with id P-YYYY-REGION
  *   /count/<category>/<region>           active enrollments of the category in the region
  *   /params   /validators   /meta
- *   /store/<key hex>                     any raw key
+ *   /store/<key hex>                     any raw key (at most 256 bytes)
  */
 import type { ProofOp, QueryRequest, QueryResponse } from '../src/abci.ts'
 import { bytes, decode, encode, list, optional, struct, tryDecode, type Schema } from '../src/codec/index.ts'
@@ -49,7 +49,7 @@ import type { ProofVerifier } from './store-api.ts'
 export const PROOF_OP_TYPE = 'aidledger:store'
 
 export const QueryEntriesSchema = struct('QueryEntries', {
-  entries: list(struct('QueryEntry', { key: bytes({ max: 1024 }), value: optional(bytes({ max: 1 << 20 })) }), { max: 1000 }),
+  entries: list(struct('QueryEntry', { key: bytes({ max: 256 }), value: optional(bytes({ max: 1 << 20 })) }), { max: 1000 }),
 })
 
 export interface QueryReader {
@@ -143,7 +143,7 @@ export async function planQuery (path: string, kv: QueryReader): Promise<Plan> {
     case 'validators': return [K.validators()]
     case 'meta': return [K.meta()]
     case 'store': {
-      if (a === undefined || !/^([0-9a-fA-F]{2}){1,512}$/.test(a)) return badArgs(path)
+      if (a === undefined || !/^([0-9a-fA-F]{2}){1,256}$/.test(a)) return badArgs(path)
       return [new Uint8Array(Buffer.from(a, 'hex'))]
     }
     case 'audit': {

@@ -27,7 +27,8 @@ export const ParamsSchema = struct('Params', {
   alertAckWindowMs: uint({ min: 1 }),
   applicationDeadlineMs: uint(),
   proposalTtl: uint({ min: 1 }),
-  maxValidators: uint({ min: 1, max: 1000 }),
+  /** ≤ 500 keeps the validators record (~75 bytes each) under the store's 64 KiB value cap. */
+  maxValidators: uint({ min: 1, max: 500 }),
 })
 export type Params = Infer<typeof ParamsSchema>
 export const PARAM_KEYS: readonly (typeof PARAM_NAMES[number])[] = PARAM_NAMES

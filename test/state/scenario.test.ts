@@ -56,12 +56,17 @@ t.test('one-door application across provinces, decision, payment, exclusivity', 
 
   // B forwards, A's township accepts and runs publicity.
   t.equal((await c.run('a-town', { type: 'application.accept', value: { applicationId: appId } })).name, 'APPLICATION_BAD_STATE', 'accept before forward')
-  t.equal((await c.run('b-town', { type: 'application.forward', value: { applicationId: appId } })).code, 0)
-  t.equal((await c.run('a-town', { type: 'application.accept', value: { applicationId: appId } })).code, 0)
-  t.equal((await c.run('a-town', { type: 'publicity.open', value: { applicationId: appId } })).code, 0)
+  const step = async (signer: string, type: 'application.forward' | 'application.accept' | 'publicity.open' | 'publicity.close', status: string): Promise<void> => {
+    const res = await c.run(signer, { type, value: { applicationId: appId } })
+    t.equal(res.code, 0, `${type}: ${res.log}`)
+    t.equal((await proven(t, c, `/application/${hexOf(appId)}`))[0]?.record.status, status, `${type} proven: ${status}`)
+  }
+  await step('b-town', 'application.forward', 'forwarded')
+  await step('a-town', 'application.accept', 'accepted')
+  await step('a-town', 'publicity.open', 'publicity-open')
   t.equal((await c.run('a-town', { type: 'publicity.close', value: { applicationId: appId } })).name, 'PUBLICITY_TOO_EARLY')
   await c.block([], 7 * DAY)
-  t.equal((await c.run('a-town', { type: 'publicity.close', value: { applicationId: appId } })).code, 0)
+  await step('a-town', 'publicity.close', 'publicity-closed')
 
   // A's county: income check, then approval.
   const approve = { type: 'decision.approve' as const, value: { applicationId: appId, amountFen: 70_000, nextReviewAt: T0 + 180 * DAY, emergencyId: null } }
@@ -91,6 +96,7 @@ t.test('one-door application across provinces, decision, payment, exclusivity', 
   // The household moves its hukou to B (A's township proposes, A's county approves).
   t.equal((await c.run('a-town', { type: 'household.propose-change', value: { householdId: hh, addMembers: [], removeMembers: [], hukouRegion: B.town, residenceRegion: null, statutoryCheck: null } })).code, 0)
   t.equal((await c.run('a-county-ca', { type: 'household.decide-change', value: { householdId: hh, approve: true } })).code, 0)
+  t.equal((await proven(t, c, `/household/${hexOf(hh)}`))[0]?.record.hukouRegion, B.town, 'hukou move proven')
 
   // Province B's own dibao: accepted and publicised by B, then B's county approval is refused.
   const submit2 = await c.run('b-town', { type: 'application.submit', value: { subjectId: p1, programId: 2001 } })
@@ -103,6 +109,9 @@ t.test('one-door application across provinces, decision, payment, exclusivity', 
   const second = await c.run('b-county-ca', { type: 'decision.approve', value: { applicationId: app2, amountFen: 80_000, nextReviewAt: T0 + 200 * DAY, emergencyId: null } })
   t.equal(second.name, 'EXCLUSIVITY_CONFLICT', second.log)
   t.equal(second.code, 87)
+  const still = await proven(t, c, `/enrolled/${hexOf(p1)}/basic-living`)
+  t.equal(still[0]?.record.id, hexOf(enrollmentId), 'the only live enrollment is still A\'s (proven)')
+  t.equal((await proven(t, c, `/application/${hexOf(app2)}`))[0]?.record.status, 'publicity-closed', 'the refused decision left no trace')
 
   const across = await proven(t, c, `/enrollments/${hexOf(p1)}`)
   t.equal(across.length, 2, 'person record + exactly one enrollment')
