@@ -113,7 +113,7 @@ t.test('byte-level mutants of valid encodings: rejected with ERR_CODEC_* or exac
 t.test('re-spelling one token in another msgpack form: same value always rejected, look-alikes only if canonical', async (t) => {
   const rng = makeRng(SEED + 2)
   let tried = 0
-  for (let round = 0; round < 40 * SCALE; round++) {
+  for (let round = 0; round < 15 * SCALE; round++) {
     for (const [name, arb] of arbs) {
       const b = C.encode(arb.schema, arb.gen(rng))
       const root = readToken(b)

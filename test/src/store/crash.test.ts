@@ -21,7 +21,7 @@ import { withDir } from './helpers.ts'
 import { inc, txsAt } from './crash-child.ts'
 
 const SEED = Number(process.env.CRASH_SEED ?? '4242')
-const ROUNDS = 5
+const ROUNDS = 4
 const root = fileURLToPath(new URL('../../../', import.meta.url))
 const childPath = fileURLToPath(new URL('./crash-child.ts', import.meta.url))
 
