@@ -66,6 +66,12 @@ export const ErrorCodes = {
   ERR_HOME_INVALID: 'home directory is invalid',
   ERR_HOME_EXISTS: 'home directory is already initialized',
   ERR_KEYFILE_INSECURE: 'key file is accessible to other users',
+  // p2p: libp2p host, peer admission, framed channels (p2p/)
+  ERR_P2P_BAD_NODE_KEY: 'node key seed is not 32 bytes',
+  ERR_P2P_BAD_PEER_ID: 'not an Ed25519 libp2p peer id',
+  ERR_P2P_BAD_PEER_ADDRESS: 'peer address is not peerId@host:port or a multiaddr ending in /p2p/<peerId>',
+  ERR_P2P_INVALID_OPTIONS: 'p2p transport options are invalid',
+  ERR_P2P_NOT_STARTED: 'p2p transport is not started',
   // CLI usage
   ERR_CLI_USAGE: 'bad command-line usage',
 } as const
