@@ -13,7 +13,7 @@ import { TxEnvelopeSchema, txHash, txSignBytes } from '../../src/types/index.ts'
 import {
   createMempool, encodedTxBytes, type Mempool, type MempoolCheckResult, type MempoolOptions,
 } from '../../consensus/mempool.ts'
-import { createRng } from './shell-fixtures.ts'
+import { createPrng } from '../helpers/prng.ts'
 
 const CHAIN = 'mempool-test'
 const TxListSchema = list(bytes({ max: 1 << 20 }), { max: 100 })
@@ -320,7 +320,7 @@ t.test(`property: list ≡ index, no duplicates, removed re-addable, in-mempool 
   const check = (ok: boolean, msg: string): void => { if (!ok) { violations++; t.fail(msg) } }
   for (let round = 0; round < ROUNDS; round++) {
     const seed = SEED + round
-    const rng = createRng(seed)
+    const rng = createPrng(seed)
     const keepInvalid = rng.int(4) === 0
     const { mp, app } = setup({ cacheSize: 1 + rng.int(3), maxTxs: 3 + rng.int(6), keepInvalidTxsInCache: keepInvalid })
     /** Keys that must enter on their next try if the app says yes and there is room. */

@@ -1,6 +1,7 @@
 /**
  * Shared fixtures for the consensus shell tests (WAL, private validator, mempool, evidence):
- * a seeded PRNG, temp dirs, and builders for votes, proposals and block ids.
+ * temp dirs, and builders for votes, proposals and block ids. (Seeded randomness:
+ * test/helpers/prng.ts.)
  */
 import { existsSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -8,21 +9,6 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { sha256 } from '../../src/crypto/hash.ts'
 import type { BlockId, Proposal, Vote, VoteType } from '../../src/types/index.ts'
-
-/** mulberry32: small, seeded, reproducible (tests print the seed on failure). */
-export function createRng (seed: number): { next: () => number, int: (n: number) => number, bytes: (n: number) => Uint8Array } {
-  let a = seed >>> 0
-  const next = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-  const int = (n: number): number => Math.floor(next() * n)
-  const bytes = (n: number): Uint8Array => Uint8Array.from({ length: n }, () => int(256))
-  return { next, int, bytes }
-}
 
 /**
  * A temp dir removed when the test ends. `memory` puts it on /dev/shm where there is one:
