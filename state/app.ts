@@ -34,7 +34,7 @@ import { getRec, Overlay, putRec, storeReader } from './kv.ts'
 import { K } from './keys.ts'
 import { MetaSchema, type Meta } from './records.ts'
 import { runQuery } from './query.ts'
-import type { AppStore } from './store-api.ts'
+import { collectEntries, type AppStore } from './store-api.ts'
 import { resultName } from './codes.ts'
 
 export const APP_VERSION = 1
@@ -202,8 +202,9 @@ export function createSocialApp (opts: SocialAppOptions): SocialApp {
           } catch {
             return reject('QUERY_HEIGHT_UNAVAILABLE', `height ${height} is pruned`)
           }
-          return { height, version: v }
+          return { height, version: v, latest: height === m.lastHeight }
         },
+        scan: async (prefix, limit) => (await collectEntries(await store.iterate(prefix, { limit }))).map((e) => e.key),
         getAt: async (key, v) => (await store.getAt(key, v)) ?? null,
         prove: async (key, v) => await store.prove(key, v),
       })

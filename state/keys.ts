@@ -51,6 +51,12 @@ export const K = {
   alert: (id: Uint8Array) => cat('al/', id),
   alertDuePrefix: () => enc('ad/'),
   alertDue: (deadline: number, id: Uint8Array) => cat('ad/', u64be(deadline), id),
+  /** Alerts currently addressed to an office (open or acknowledged). */
+  alertsOfPrefix: (officeId: number) => cat('aa/', u32be(officeId)),
+  alertOf: (officeId: number, alertId: Uint8Array) => cat('aa/', u32be(officeId), alertId),
+  /** Live (active or paused) enrollments of a county by next review time. */
+  reviewPrefix: (county: string) => cat('rv/', county, '/'),
+  review: (county: string, at: number, enrollmentId: Uint8Array) => cat('rv/', county, '/', u64be(at), enrollmentId),
   emergency: (id: Uint8Array) => cat('em/', id),
   proposal: (id: Uint8Array) => cat('g/', id),
   replay: (opId: Uint8Array) => cat('r/', opId),

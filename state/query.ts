@@ -34,13 +34,20 @@
  *                                        household|subject|application|enrollment|alert|
  *                                        emergency|proposal, or budget with id P-YYYY-REGION
  *   /count/<category>/<region>           active enrollments of the category in the region
+ *   /alerts/<office id>                  unresolved alerts now addressed to the office (after
+ *                                        escalation, too), up to 100 alert records
+ *   /reviews-due/<county>/<time ms>      live enrollments of the county whose next review is at
+ *                                        or before the time (overdue when it is now), up to 100
+ *                                        The two listings answer at the latest height only;
+ *                                        each listed record is proven, but the list's
+ *                                        completeness is not (the store has no range proofs).
  *   /params   /validators   /meta
  *   /store/<key hex>                     any raw key (at most 256 bytes)
  */
 import type { ProofOp, QueryRequest, QueryResponse } from '../src/abci.ts'
 import { bytes, decode, encode, list, optional, struct, tryDecode, type Schema } from '../src/codec/index.ts'
 import { CODESPACE, reject, type Rejection } from './codes.ts'
-import { Entity, K } from './keys.ts'
+import { Entity, K, readU64be } from './keys.ts'
 import * as R from './records.ts'
 import { regionChain, regionLevel } from './regions.ts'
 import { ATTESTATION_TYPES, CONSENT_PURPOSES, EXCLUSIVITY_GROUPS, CATEGORIES } from './schema.ts'
@@ -54,6 +61,8 @@ export const QueryEntriesSchema = struct('QueryEntries', {
 
 export interface QueryReader {
   get: (key: Uint8Array) => Promise<Uint8Array | null>
+  /** Keys under a prefix from `from`, at the latest height only (null at older heights). */
+  scan: ((prefix: Uint8Array, limit: number) => Promise<Uint8Array[]>) | null
 }
 
 const HEX32 = /^[0-9a-fA-F]{64}$/
@@ -139,6 +148,27 @@ export async function planQuery (path: string, kv: QueryReader): Promise<Plan> {
       const r = region(b)
       return a === undefined || !(CATEGORIES as readonly string[]).includes(a) || r === null ? badArgs(path) : [K.count(a, r)]
     }
+    case 'alerts': {
+      const n = u(a)
+      if (n === null) return badArgs(path)
+      if (kv.scan === null) return reject('QUERY_HEIGHT_UNAVAILABLE', 'listing queries answer at the latest height only')
+      const keys = await kv.scan(K.alertsOfPrefix(n), 100)
+      return keys.map((k) => K.alert(k.slice(7)))
+    }
+    case 'reviews-due': {
+      const r = region(a)
+      const until = u(b) ?? (b !== undefined && /^[0-9]{1,15}$/.test(b) ? Number(b) : null)
+      if (r === null || regionLevel(r) !== 'county' || until === null) return badArgs(path)
+      if (kv.scan === null) return reject('QUERY_HEIGHT_UNAVAILABLE', 'listing queries answer at the latest height only')
+      const prefix = K.reviewPrefix(r)
+      const keys = await kv.scan(prefix, 100)
+      const out: Uint8Array[] = []
+      for (const k of keys) {
+        if (readU64be(k, prefix.length) > until) break
+        out.push(K.enrollment(k.slice(prefix.length + 8)))
+      }
+      return out
+    }
     case 'params': return [K.params()]
     case 'validators': return [K.validators()]
     case 'meta': return [K.meta()]
@@ -185,8 +215,10 @@ function auditEntity (kind: string | undefined, idStr: string | undefined): Uint
 }
 
 export interface QueryDeps {
-  /** Resolves a query height (0 = latest) to { height, version } or a rejection. */
-  resolveHeight: (height: number) => Promise<{ height: number, version: number } | Rejection>
+  /** Resolves a query height (0 = latest) to { height, version, latest } or a rejection. */
+  resolveHeight: (height: number) => Promise<{ height: number, version: number, latest: boolean } | Rejection>
+  /** Keys under a prefix in the latest committed state, in key order. */
+  scan: (prefix: Uint8Array, limit: number) => Promise<Uint8Array[]>
   getAt: (key: Uint8Array, version: number) => Promise<Uint8Array | null>
   prove: (key: Uint8Array, version: number) => Promise<Uint8Array>
 }
@@ -198,7 +230,7 @@ function fail (r: Rejection, height = 0): QueryResponse {
 export async function runQuery (req: QueryRequest, deps: QueryDeps): Promise<QueryResponse> {
   const at = await deps.resolveHeight(req.height)
   if ('rejected' in at) return fail(at)
-  const reader: QueryReader = { get: async (key) => await deps.getAt(key, at.version) }
+  const reader: QueryReader = { get: async (key) => await deps.getAt(key, at.version), scan: at.latest ? deps.scan : null }
   const plan = await planQuery(req.path, reader)
   if ('rejected' in plan) return fail(plan, at.height)
   const entries = []
@@ -213,7 +245,7 @@ export async function runQuery (req: QueryRequest, deps: QueryDeps): Promise<Que
   }
 }
 
-/** Checks every entry of a query answer against an app_hash (that of header height+1). */
+/** Checks every entry of a query answer against an app_hash (that of header height+1); an empty listing carries nothing to check and gives false. */
 export function verifyQueryResponse (resp: QueryResponse, appHash: Uint8Array, verifyProof: ProofVerifier): boolean {
   const r = tryDecode(QueryEntriesSchema, resp.value)
   if (!r.ok || r.value.entries.length !== resp.proofOps.length || r.value.entries.length === 0) return false
@@ -225,7 +257,7 @@ export function verifyQueryResponse (resp: QueryResponse, appHash: Uint8Array, v
 
 const PREFIX_SCHEMAS: Array<[string, Schema<unknown>]> = [
   ['_/meta', R.MetaSchema], ['_/params', R.ParamsSchema], ['_/validators', R.ValidatorsSchema],
-  ['ok/', R.OfficeRefSchema], ['os/', R.OfficeRefSchema], ['o/', R.OfficeSchema], ['ps/', R.StandardSchema], ['p/', R.ProgramSchema],
+  ['aa/', R.PaidSchema], ['rv/', R.PaidSchema], ['ok/', R.OfficeRefSchema], ['os/', R.OfficeRefSchema], ['o/', R.OfficeSchema], ['ps/', R.StandardSchema], ['p/', R.ProgramSchema],
   ['b/', R.BudgetSchema], ['h/', R.HouseholdSchema], ['s/', R.PersonSchema], ['c/', R.ConsentSchema], ['ao/', R.IdRefSchema],
   ['a/', R.ApplicationSchema], ['t/', R.AttestationSchema], ['e/', R.EnrollmentSchema], ['x/', R.IdRefSchema],
   ['d/', R.DisbursementSchema], ['n/', R.CountSchema], ['al/', R.AlertSchema], ['em/', R.EmergencySchema],

@@ -6,7 +6,8 @@
  * next block boundary, judged by header time, with a fresh deadline; at a root office it
  * stays. The due index ad/<deadline>/<id> orders open alerts by deadline so the boundary
  * rule reads only what is due, at most ESCALATIONS_PER_BLOCK per block (the rest next
- * block, in the same deterministic order).
+ * block, in the same deterministic order). aa/<office>/<id> lists the unresolved alerts
+ * currently addressed to each office (the "alerts and escalations by office" query).
  */
 import { reject, type Rejection } from '../codes.ts'
 import { audit, emit, hex, loadOffice, requireOffice, type BlockCtx, type ExecCtx } from '../context.ts'
@@ -34,6 +35,7 @@ export async function alertRaise (ctx: ExecCtx, b: BodyOf<'alert.raise'>): Promi
   }
   putRec(ctx.kv, AlertSchema, K.alert(alert.id), alert)
   ctx.kv.set(K.alertDue(alert.deadlineAt, alert.id), new Uint8Array(0))
+  ctx.kv.set(K.alertOf(to.id, alert.id), new Uint8Array(0))
   await audit(ctx, Entity.alert(alert.id))
   ctx.data = alert.id
   emit(ctx.events, 'alert', { action: 'raised', id: hex(alert.id), office: office.id, to: to.id, category: b.category, severity: b.severity })
@@ -83,6 +85,7 @@ export async function alertResolve (ctx: ExecCtx, b: BodyOf<'alert.resolve'>): P
   if ('rejected' in r) return r
   if (r.alert.status === 'resolved') return reject('ALERT_BAD_STATE', 'alert is resolved')
   if (r.alert.status === 'open') ctx.kv.delete(K.alertDue(r.alert.deadlineAt, r.alert.id))
+  ctx.kv.delete(K.alertOf(r.alert.addressee, r.alert.id))
   await save(ctx, { ...r.alert, status: 'resolved', outcome: b.outcome }, 'resolved', r.officeId)
   return undefined
 }
@@ -106,7 +109,11 @@ export async function escalateDueAlerts (store: AppStore, kv: Kv, block: BlockCt
     const deadlineAt = block.time + block.params.alertAckWindowMs
     const next: Alert = up === null ? { ...alert, deadlineAt } : { ...alert, addressee: up.id, escalations: alert.escalations + 1, deadlineAt }
     putRec(kv, AlertSchema, K.alert(id), next)
-    if (up !== null) kv.set(K.alertDue(deadlineAt, id), new Uint8Array(0))
+    if (up !== null) {
+      kv.set(K.alertDue(deadlineAt, id), new Uint8Array(0))
+      kv.delete(K.alertOf(alert.addressee, id))
+      kv.set(K.alertOf(up.id, id), new Uint8Array(0))
+    }
     // Audit line with officeId 0: a rule, not a signer, made this change.
     const entity = Entity.alert(id)
     const n = (await getRec(kv, CountSchema, K.auditCount(entity)))?.n ?? 0

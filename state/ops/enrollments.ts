@@ -35,7 +35,13 @@ export async function countActive (ctx: ExecCtx, e: Enrollment, delta: number): 
   for (const r of regionChain(e.region)) await bumpCount(ctx.kv, K.count(e.category, r), delta)
 }
 
+const live = (e: Enrollment): boolean => e.status === 'active' || e.status === 'paused'
+
 export async function saveEnrollment (ctx: ExecCtx, e: Enrollment, action: string, officeId: number): Promise<void> {
+  // Keep the review index (rv/<county>/<nextReviewAt>/<id>) in step with live enrollments.
+  const prev = await loadEnrollment(ctx.kv, e.id)
+  if (prev !== null && live(prev)) ctx.kv.delete(K.review(prev.region, prev.nextReviewAt, prev.id))
+  if (live(e)) ctx.kv.set(K.review(e.region, e.nextReviewAt, e.id), new Uint8Array(0))
   putRec(ctx.kv, EnrollmentSchema, K.enrollment(e.id), e)
   await audit(ctx, Entity.enrollment(e.id))
   emit(ctx.events, 'enrollment', { action, id: hex(e.id), program: e.programId, region: e.region, status: e.status, office: officeId })

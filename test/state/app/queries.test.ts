@@ -9,7 +9,7 @@ import t from 'tap'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { hexOf, newChain, type Chain } from '../helpers.ts'
+import { DAY, hexOf, newChain, type Chain } from '../helpers.ts'
 import { A, enrollPerson, setupProvinces } from '../world.ts'
 import { decodeQueryValue, QueryEntriesSchema, verifyQueryResponse } from '../../../state/query.ts'
 import { createMemoryStore, verifyMemProof } from '../../../state/memory-kv.ts'
@@ -100,4 +100,41 @@ t.test('query errors', async (t) => {
   const g = await q(c, '/office/1')
   t.equal(g.height, 0, 'genesis state is height 0')
   t.match(decodeQueryValue(g.value)[0]?.record, { id: 1, level: 'ministry', region: '000000' })
+})
+
+t.test('listings: alerts by office, reviews due by county', async (t) => {
+  const c = await newChain()
+  await setupProvinces(c)
+  const e1 = await enrollPerson(c, 'l1', { reviewInDays: 30 })
+  const e2 = await enrollPerson(c, 'l2', { reviewInDays: 90 })
+  const list = async (path: string): Promise<unknown[]> => {
+    const r = await q(c, path)
+    t.equal(r.code, 0, r.log)
+    const records = decodeQueryValue(r.value).map((x) => x.record)
+    if (records.length > 0) t.ok(verifyQueryResponse(r, c.appHashes[r.height] as Uint8Array, verifyMemProof), `${path} entries verify`)
+    return records
+  }
+  const due = async (days: number): Promise<string[]> => {
+    const r = await c.app.query({ path: `/reviews-due/${A.county}/${c.time + days * DAY}`, data: new Uint8Array(0), height: 0, prove: false })
+    return r.value.length === 0 ? [] : decodeQueryValue(r.value).map((x) => (x.record as { id: string }).id)
+  }
+  t.same(await due(0), [], 'nothing due now')
+  t.same(await due(40), [hexOf(e1.enrollmentId)], 'the 30-day review is due within 40 days')
+  t.same((await due(120)).sort(), [hexOf(e1.enrollmentId), hexOf(e2.enrollmentId)].sort())
+  await c.run('a-county-ca', { type: 'enrollment.adjust', value: { enrollmentId: e1.enrollmentId, amountFen: 40_000, nextReviewAt: c.time + 200 * DAY } })
+  await c.run('a-county-ca', { type: 'enrollment.exit', value: { enrollmentId: e2.enrollmentId, reason: 'moved-away' } })
+  t.same(await due(120), [], 'the review moved; the exited enrollment left the index')
+  t.same(await due(400), [hexOf(e1.enrollmentId)])
+  t.equal((await list(`/reviews-due/${A.county}/${c.time + 400 * DAY}`)).length, 1)
+
+  const raised = await c.run('a-town', { type: 'alert.raise', value: { toOfficeId: 14, category: 'review-overdue', severity: 'low', refKind: 'enrollment', ref: e1.enrollmentId } })
+  t.match(await list('/alerts/14'), [{ id: hexOf(raised.opId), addressee: 14 }])
+  await c.block([], 4 * DAY)
+  t.same(await list('/alerts/14'), [], 'escalated away from the county')
+  t.match(await list('/alerts/12'), [{ addressee: 12, escalations: 1 }], 'now listed at the city')
+  await c.run('a-city-ca', { type: 'alert.resolve', value: { alertId: raised.opId, outcome: 'fixed' } })
+  t.same(await list('/alerts/12'), [], 'resolved alerts leave the listing')
+  const old = await c.app.query({ path: '/alerts/12', data: new Uint8Array(0), height: c.height - 1, prove: false })
+  t.equal(resultName(old.code), 'QUERY_HEIGHT_UNAVAILABLE', 'listings answer at the latest height only')
+  t.equal(resultName((await q(c, `/reviews-due/${A.town}/1`)).code), 'QUERY_BAD_ARGS', 'reviews are listed per county')
 })
