@@ -22,12 +22,13 @@
  *   noble zip215  V V V V V V V V V X X X V V V   <- the rule
  *
  * Why a wrapper "fast library accepts AND S < L => valid, otherwise ask noble" is exact:
- * libsodium and OpenSSL both compute k from the raw bytes R_bytes || A_bytes || M (as ZIP-215
- * does), decode A, compute R' = [S]B - [k]A and accept only if R_bytes equals the canonical
- * encoding of R'. Whenever they decode A at all they get the point ZIP-215 gets (libsodium
- * only takes canonical y; OpenSSL's ref10 `ge_frombytes_vartime` reduces y mod p and maps
- * x = 0 with the sign bit to x = 0, as ZIP-215). A canonical encoding decodes to the point it
- * encodes under ZIP-215 too. So acceptance means [S]B = R + [k]A for the ZIP-215 points:
+ * libsodium (`crypto_sign_ed25519_verify_detached`) and OpenSSL 3 (`ossl_ed25519_verify`,
+ * crypto/ec/curve25519.c) both compute k from the raw bytes R_bytes || A_bytes || M (as
+ * ZIP-215 does), decode A, compute R' = [S]B - [k]A and accept only if R_bytes equals the
+ * canonical encoding of R' (byte compare). Whenever they decode A at all they get the point
+ * ZIP-215 gets (libsodium only takes canonical y; OpenSSL's ref10 `ge_frombytes_vartime`
+ * reduces y mod p and maps x = 0 with the sign bit to x = 0, as ZIP-215). A canonical
+ * encoding decodes to the point it encodes under ZIP-215 too. So acceptance means [S]B = R + [k]A for the ZIP-215 points:
  * the cofactorless equation, and multiplying both sides by 8 gives the cofactored one. With
  * S < L checked here (not trusting the library to do it), acceptance implies ZIP-215
  * validity. Every other outcome is decided by noble, so the wrapped verdict is noble's on

@@ -86,6 +86,18 @@ export const CASE_KINDS = [
 ] as const
 export type CaseKind = typeof CASE_KINDS[number]
 
+/**
+ * The order kinds come in (case i is CASE_MIX[i % 26]): ordinary cases dominate as in real
+ * traffic, and each edge kind (which takes the noble path in the wrappers, ~1.2 ms) gets
+ * 1/26 of the cases, which keeps the random test's CPU time near 35 s.
+ */
+export const CASE_MIX: readonly CaseKind[] = [
+  'valid', 'tamperedMsg', 'torsionA', 'tamperedSig', 'valid', 'sPlusL', 'torsionA-bad', 'wrongKey',
+  'torsionR', 'tamperedMsg', 'valid', 'torsionR-bad', 'tamperedSig', 'smallOrderA', 'sTooBig',
+  'smallOrderA-bad', 'valid', 'garbage', 'smallOrderR', 'tamperedMsg', 'smallOrderR-bad', 'wrongKey',
+  'smallOrderBoth', 'tamperedSig', 'sPlusL', 'badLength',
+]
+
 export interface SigCase { kind: CaseKind, pub: Uint8Array, msg: Uint8Array, sig: Uint8Array }
 
 function flipBit (b: Uint8Array, bit: number): Uint8Array {
@@ -97,7 +109,7 @@ function flipBit (b: Uint8Array, bit: number): Uint8Array {
 /** Case number i of the stream for `seed`: deterministic, so a failure names (seed, i). */
 export function makeCase (seed: number, i: number): SigCase {
   const rnd = createPrng(seed * 1_000_003 + i)
-  const kind = CASE_KINDS[i % CASE_KINDS.length] as CaseKind
+  const kind = CASE_MIX[i % CASE_MIX.length] as CaseKind
   const msg = rnd.bytes(rnd.int(160))
   const seedA = rnd.bytes(32)
   const pk = Buffer.alloc(32)
