@@ -72,6 +72,11 @@ export const ErrorCodes = {
   ERR_P2P_BAD_PEER_ADDRESS: 'peer address is not peerId@host:port or a multiaddr ending in /p2p/<peerId>',
   ERR_P2P_INVALID_OPTIONS: 'p2p transport options are invalid',
   ERR_P2P_NOT_STARTED: 'p2p transport is not started',
+  // rpc: JSON-RPC server, event query language, tx/block indexer (rpc/)
+  ERR_RPC_BAD_QUERY: 'event query is malformed',
+  ERR_RPC_INVALID_OPTIONS: 'RPC server options are invalid',
+  ERR_RPC_TOO_MANY_RESULTS: 'search matches more results than allowed',
+  ERR_RPC_CLOSED: 'RPC component is closed',
   // CLI usage
   ERR_CLI_USAGE: 'bad command-line usage',
 } as const
