@@ -16,12 +16,14 @@
  *   validateAppState: (appState, ctx) => validateAppState(appState, ctx.validators),
  */
 import type { CliHooks, CliIo, Command } from './command.ts'
+import type { JsonValue } from '../config/json.ts'
 import { createCli } from './router.ts'
 import { initCommand } from './commands/init.ts'
 import { testnetCommand } from './commands/testnet.ts'
 import { showNodeIdCommand, showValidatorCommand } from './commands/show.ts'
 import { resetCommand } from './commands/reset.ts'
 import { packageVersion, versionCommand } from './commands/version.ts'
+import { defaultAppState, validateAppState } from '../../state/genesis.ts'
 
 export type { CliHooks, CliIo, Command, CommandContext, OptionSpec, PositionalSpec } from './command.ts'
 export { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, usageError, stringOption, requiredOption, intOption, flag, chainIdOption } from './command.ts'
@@ -43,9 +45,17 @@ export function registerCommand (cmd: Command): void {
   commandTable.push(cmd)
 }
 
-/** Genesis app_state hooks: `{}` and no check until the app supplies its own. */
+/**
+ * Genesis app_state from the social-assistance app: each genesis validator is its own
+ * operator. Root offices need office keys, which belong in an operator's keyring rather
+ * than in a generated home, so `init`/`testnet` start with none; a network adds its
+ * ministry offices in genesis by hand or through `defaultAppState({ ministryKeys })`.
+ */
 export const defaultHooks: CliHooks = {
-  defaultAppState: () => ({}),
+  defaultAppState: (ctx) => defaultAppState({
+    operators: ctx.validators.map((v) => ({ operatorKey: v.pubKey, validatorPubKey: v.pubKey })),
+  }) as JsonValue,
+  validateAppState: async (appState, ctx) => { await validateAppState(appState, ctx.validators) },
 }
 
 export const processIo: CliIo = {
