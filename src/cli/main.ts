@@ -74,7 +74,9 @@ export interface MainOptions {
 export async function main (argv: readonly string[], opts: MainOptions = {}): Promise<number> {
   const cli = createCli({
     commands: opts.commands ?? commandTable,
-    hooks: { ...defaultHooks, ...opts.hooks },
+    // Hooks given by a caller replace the app's as a pair, so a custom app_state is not
+    // checked against the social-assistance app's rules.
+    hooks: opts.hooks === undefined ? defaultHooks : { defaultAppState: () => ({}), ...opts.hooks },
     io: opts.io ?? processIo,
     version: packageVersion(),
   })
