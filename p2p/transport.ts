@@ -383,6 +383,11 @@ export function createP2PTransport (options: P2PTransportOptions, deps: P2PTrans
       if (state === 'started' && admits(id) && connectionsOf(id).length > 0) ensureSession(id)
     })
     await node.start()
+    // stop() may have run while we were starting: it could not stop a host it did not have yet.
+    if ((state as string) === 'stopped') {
+      await node.stop()
+      return
+    }
     state = 'started'
     log.info('p2p started', { peerId: localPeerId, listen: listenAddresses() })
     dialer.start()

@@ -183,3 +183,14 @@ t.test('after stop() the process exits by itself (no dangling handles)', async (
   t.ok(report.received.every((n) => n >= 2 * CHANNELS.length), 'every node got every channel')
   t.same(report.peers, [0, 0, 0])
 })
+
+t.test('stop() during start() leaves nothing running', async (t) => {
+  const { createP2PTransport } = await import('../../p2p/transport.ts')
+  const { seedOf } = await import('./helpers.ts')
+  const x = createP2PTransport({ nodeKeySeed: seedOf('early-stop'), listen: ['/ip4/127.0.0.1/tcp/0'] })
+  const starting = x.start()
+  await x.stop()
+  await starting
+  t.same(x.peers(), [])
+  t.same(x.listenAddresses(), [], 'not listening')
+})
