@@ -278,14 +278,17 @@ export function hostPortField (o: { doc: string, default: string }): Field<strin
   })
 }
 
-/** Node id: 40 lower-case hex characters (20-byte address of the node key, CometBFT p2p.ID). */
-export const NODE_ID_PATTERN = /^[0-9a-f]{40}$/
+/**
+ * Node id: the libp2p peer id of an Ed25519 node key (base58btc of an identity multihash,
+ * always `12D3KooW` + 44 characters). The p2p layer parses it fully at start.
+ */
+export const NODE_ID_PATTERN = /^12D3KooW[1-9A-HJ-NP-Za-km-z]{44}$/
 
 export const nodeIdItem = stringField({
   doc: '',
   default: '',
   pattern: NODE_ID_PATTERN,
-  expected: 'a node id (40 lower-case hex characters)',
+  expected: 'a node id (a libp2p Ed25519 peer id, 12D3KooW…)',
 })
 
 export interface PeerAddress { id: string, host: string, port: number }
@@ -295,7 +298,7 @@ export function parsePeerAddress (s: string): PeerAddress | string {
   const at = s.indexOf('@')
   if (at < 0) return 'missing "id@"'
   const id = s.slice(0, at)
-  if (!NODE_ID_PATTERN.test(id)) return 'the id must be 40 lower-case hex characters'
+  if (!NODE_ID_PATTERN.test(id)) return 'the id must be a libp2p Ed25519 peer id (12D3KooW…, see `aidledger show-node-id`)'
   const hp = parseHostPort(s.slice(at + 1))
   if (typeof hp === 'string') return hp
   if (hp.port === 0) return 'port 0 cannot be dialled'

@@ -8,11 +8,13 @@
  * leaves a half-written key, and loading refuses key files other users may access
  * (ERR_KEYFILE_INSECURE; see checkKeyFileMode for why refuse rather than warn).
  *
- * The node id is the lower-case hex of the node key's address (CometBFT p2p.ID). The
- * networking layer derives its libp2p identity from the same key: `NodeKey.seed` is the raw
- * 32-byte Ed25519 seed.
+ * The node id is the libp2p peer id of the node key (where CometBFT uses the key's hex
+ * address): the networking layer derives its libp2p identity from the same key, and
+ * `NodeKey.seed` is the raw 32-byte Ed25519 seed.
  */
 import { stat } from 'node:fs/promises'
+import { publicKeyFromRaw } from '@libp2p/crypto/keys'
+import { peerIdFromPublicKey } from '@libp2p/peer-id'
 import { addressFromPubKey } from '../crypto/address.ts'
 import { generateKeyPair, keyPairFromSecretKey, type Ed25519KeyPair } from '../crypto/ed25519.ts'
 import { equalBytes, fromBase64, fromHex, toBase64, toHex } from '../bytes.ts'
@@ -46,8 +48,13 @@ export interface PrivValidatorState {
   signBytes: Uint8Array | null
 }
 
+/**
+ * The node id is the libp2p peer id of the node key (DESIGN §8: the node key is the libp2p
+ * identity): identity multihash of the protobuf-encoded Ed25519 public key, base58btc, so
+ * it starts with `12D3KooW`. `show-node-id` and `persistent_peers` use it as is.
+ */
 export function nodeIdFromPubKey (pub: Uint8Array): string {
-  return toHex(addressFromPubKey(pub))
+  return peerIdFromPublicKey(publicKeyFromRaw(pub)).toString()
 }
 
 export function nodeKeyFromKeyPair (kp: Ed25519KeyPair): NodeKey {

@@ -8,6 +8,11 @@ import {
 import { formatDurationMs, parseDurationMs } from '../../../src/config/fields.ts'
 import { AidError } from '../../../src/errors.ts'
 import { expectAidError, mutate, prng, randomText, rejectsAid, tempDir } from './helpers.ts'
+import { nodeIdFromPubKey } from '../../../src/config/keys.ts'
+import { publicKeyFromSeed } from '../../../src/crypto/ed25519.ts'
+
+/** Three well-formed node ids (libp2p peer ids of fixed seeds). */
+const [ID_A, ID_B, ID_C] = [1, 2, 3].map((n) => nodeIdFromPubKey(publicKeyFromSeed(new Uint8Array(32).fill(n)))) as [string, string, string]
 
 t.test('defaults follow CometBFT and DESIGN §9', async (t) => {
   const c = defaultConfig()
@@ -28,8 +33,8 @@ t.test('defaults follow CometBFT and DESIGN §9', async (t) => {
 t.test('rendered config has every key, a comment and a default above each, and loads back equal', async (t) => {
   const c = defaultConfig('local')
   c.moniker = 'mca "beijing" #1'
-  c.p2p.persistent_peers = [`${'a'.repeat(40)}@10.0.0.1:26656`, `${'b'.repeat(40)}@[::1]:26756`]
-  c.p2p.allowed_peer_ids = ['c'.repeat(40)]
+  c.p2p.persistent_peers = [`${ID_A}@10.0.0.1:26656`, `${ID_B}@[::1]:26756`]
+  c.p2p.allowed_peer_ids = [ID_C]
   c.consensus.timeout_commit = 90_500
   c.rpc.cors_allowed_origins = ['*']
   const text = renderConfig(c)
@@ -92,10 +97,10 @@ t.test('bad config files: typed errors naming the file, the key and what was exp
     ['laddr without scheme', '[rpc]\nladdr = "127.0.0.1:26657"', /rpc\.laddr: expected an address like "tcp:\/\/127\.0\.0\.1:26657": must start with tcp:\/\//],
     ['bad port', '[p2p]\nladdr = "tcp://0.0.0.0:99999"', /p2p\.laddr: .*bad port/],
     ['peer list as string', '[p2p]\npersistent_peers = "a@b:1"', /p2p\.persistent_peers: expected an array of strings/],
-    ['bad peer id', `[p2p]\npersistent_peers = ["${'a'.repeat(40)}@h:1", "xyz@h:1"]`, /p2p\.persistent_peers\[1\]: .*40 lower-case hex/],
-    ['upper-case peer id', `[p2p]\nallowed_peer_ids = ["${'A'.repeat(40)}"]`, /p2p\.allowed_peer_ids\[0\]: expected a node id/],
-    ['duplicate peer id', `[p2p]\npersistent_peers = ["${'a'.repeat(40)}@h:1", "${'a'.repeat(40)}@h:2"]`, /persistent_peers\[1\]: node id a+ is listed twice/],
-    ['peer port 0', `[p2p]\npersistent_peers = ["${'a'.repeat(40)}@h:0"]`, /port 0 cannot be dialled/],
+    ['bad peer id', `[p2p]\npersistent_peers = ["${ID_A}@h:1", "xyz@h:1"]`, /p2p\.persistent_peers\[1\]: .*libp2p Ed25519 peer id/],
+    ['hex (CometBFT-style) peer id', `[p2p]\nallowed_peer_ids = ["${'a'.repeat(40)}"]`, /p2p\.allowed_peer_ids\[0\]: expected a node id/],
+    ['duplicate peer id', `[p2p]\npersistent_peers = ["${ID_A}@h:1", "${ID_A}@h:2"]`, /persistent_peers\[1\]: node id 12D3KooW\w+ is listed twice/],
+    ['peer port 0', `[p2p]\npersistent_peers = ["${ID_A}@h:0"]`, /port 0 cannot be dialled/],
     ['bad namespace', '[instrumentation]\nnamespace = "aid-ledger"', /instrumentation\.namespace: expected a metric prefix/],
     ['empty moniker', 'moniker = ""', /moniker: expected a name of 1 to 64/],
     ['control char in moniker', 'moniker = "a\\u0007b"', /moniker: .*control characters/],
@@ -142,7 +147,7 @@ t.test('fuzz: random mutations of a valid config.toml never crash the loader', a
   const seed = Number(process.env.FUZZ_SEED ?? 20261121)
   const r = prng(seed)
   const c = defaultConfig('local')
-  c.p2p.persistent_peers = [`${'a'.repeat(40)}@127.0.0.1:26656`, `${'b'.repeat(40)}@127.0.0.1:26756`]
+  c.p2p.persistent_peers = [`${ID_A}@127.0.0.1:26656`, `${ID_B}@127.0.0.1:26756`]
   const full = renderConfig(c)
   // Without comments most edits land on keys and values, which is where the checks are.
   const bare = full.split('\n').filter((l) => !l.startsWith('#') && l !== '').join('\n')

@@ -7,6 +7,8 @@ import {
   writeNodeKey, writePrivValidatorKey, writePrivValidatorState,
 } from '../../../src/config/keys.ts'
 import { writeFileAtomic } from '../../../src/config/fsutil.ts'
+import { generateKeyPairFromSeed } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { addressFromPubKey } from '../../../src/crypto/address.ts'
 import { sign, verify } from '../../../src/crypto/ed25519.ts'
 import { toHex } from '../../../src/bytes.ts'
@@ -15,12 +17,13 @@ import { expectAidError, mutate, prng, randomText, rejectsAid, tempDir } from '.
 
 const posix = process.platform !== 'win32'
 
-t.test('node key: CometBFT shape, id = hex address, seed exposed, 0600, loads back', async (t) => {
+t.test('node key: CometBFT shape, id = libp2p peer id, seed exposed, 0600, loads back', async (t) => {
   const dir = await tempDir(t)
   const file = join(dir, 'node_key.json')
   const k = generateNodeKey(new Uint8Array(32).fill(9))
-  t.equal(k.id, toHex(addressFromPubKey(k.publicKey)))
-  t.match(k.id, /^[0-9a-f]{40}$/)
+  // Cross-check against libp2p's own derivation from the same seed.
+  t.equal(k.id, peerIdFromPrivateKey(await generateKeyPairFromSeed('Ed25519', k.seed)).toString())
+  t.match(k.id, /^12D3KooW[1-9A-HJ-NP-Za-km-z]{44}$/)
   t.equal(k.seed.length, 32)
   await writeNodeKey(file, k)
   if (posix) t.equal((await stat(file)).mode & 0o777, 0o600)
