@@ -77,6 +77,8 @@ export const ErrorCodes = {
   ERR_RPC_INVALID_OPTIONS: 'RPC server options are invalid',
   ERR_RPC_TOO_MANY_RESULTS: 'search matches more results than allowed',
   ERR_RPC_CLOSED: 'RPC component is closed',
+  // metrics: Prometheus endpoint (src/metrics-server.ts)
+  ERR_METRICS_LISTEN: 'metrics server cannot listen on its address',
   // CLI usage
   ERR_CLI_USAGE: 'bad command-line usage',
 } as const
