@@ -114,8 +114,9 @@ export interface P2PTransport extends Transport {
 /**
  * A connected peer. It is announced (onPeerUp, listed by peers(), sendable) only once the
  * remote has shown it admitted us: one of our channel streams negotiated, or one of its
- * streams arrived. Libp2p alone cannot tell: with Noise's early muxer negotiation the
- * dialer sees its connection open before the remote's gater has refused it.
+ * streams arrived. Libp2p alone cannot tell: the dialer's upgrade completes (and
+ * peer:connect fires) before the listener's post-handshake gate drops the connection
+ * (observed on loopback with libp2p 3.3 / noise 17 / yamux 8).
  */
 interface Session {
   readonly id: PeerId

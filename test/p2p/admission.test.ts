@@ -13,8 +13,8 @@ import { bytes, idOf, payload, rawHost, startNode, text, waitFor, type TestNode 
 
 /**
  * Dials v from a raw host and waits until v's gater has refused it. The dial itself may
- * resolve: with Noise's early muxer negotiation the dialer finishes its upgrade before the
- * listener's post-handshake gate drops the connection.
+ * resolve: the dialer finishes its upgrade before the listener's post-handshake gate drops
+ * the connection (observed with libp2p 3.3).
  */
 async function expectRefused (v: TestNode, raw: Libp2p): Promise<void> {
   const before = v.t.stats().refusedInbound
