@@ -14,6 +14,7 @@ import type { Transport } from '../src/transport.ts'
 import type {
   Block, BlockId, ChainState, ConsensusParams, DuplicateVoteEvidence, Proposal, ValidatorSet, ValidatorUpdate, VerifyFn, Vote,
 } from '../src/types/index.ts'
+import type { FinalizeResponseStore } from './block-exec.ts'
 import type { DriverFaults } from './core/driver.ts'
 import type { Step } from './core/types.ts'
 import type { EvidencePool } from './evidence-pool.ts'
@@ -104,6 +105,13 @@ export interface ConsensusEngineDeps {
   verify: VerifyFn
   /** When given, commit signatures of blocks are checked through the worker pool. */
   verifyPool?: Pick<VerifyPool, 'verifyBatch'>
+  /**
+   * Finalize responses by height (CometBFT's ABCI responses): they let a node that crashed
+   * after the app executed a block but before the chain state was saved rebuild that state,
+   * and serve RPC block_results. Default: kept in memory only (createMemoryResponseStore).
+   * The node passes createFinalizeResponseStore(db) over its state database.
+   */
+  responseStore?: FinalizeResponseStore
   logger?: Logger
 }
 
@@ -151,6 +159,8 @@ export type ConsensusEvent =
   | { type: 'vote', vote: Vote }
   | { type: 'evidence-committed', height: number, evidence: DuplicateVoteEvidence }
   | { type: 'catching-up', catchingUp: boolean }
+  /** The engine stopped on an error it must not continue past (storage or WAL I/O, an app bug, a +2/3-committed invalid block). */
+  | { type: 'halted', error: Error }
 
 export type ConsensusListener = (event: ConsensusEvent) => void
 
