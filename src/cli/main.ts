@@ -22,6 +22,8 @@ import { initCommand } from './commands/init.ts'
 import { testnetCommand } from './commands/testnet.ts'
 import { showNodeIdCommand, showValidatorCommand } from './commands/show.ts'
 import { resetCommand } from './commands/reset.ts'
+import { startCommand } from './commands/start.ts'
+import { devnetCommand } from './commands/devnet.ts'
 import { packageVersion, versionCommand } from './commands/version.ts'
 import { defaultAppState, validateAppState } from '../../state/genesis.ts'
 
@@ -32,7 +34,9 @@ export { createCli, commandHelp } from './router.ts'
 /** The commands `aidledger` knows. */
 export const commandTable: Command[] = [
   initCommand,
+  startCommand,
   testnetCommand,
+  devnetCommand,
   showNodeIdCommand,
   showValidatorCommand,
   resetCommand,
