@@ -18,3 +18,65 @@ t.test('4 validators commit 10 heights with identical block and app hashes', asy
   }
   t.same(tn.net.misbehavior, [], 'no misbehavior reported')
 })
+
+t.test('a stopped engine restarts from its stores and WAL and catches up by block sync', async (t) => {
+  const tn = await TestNet.create(t, { validators: 4 })
+  await tn.startAll()
+  t.ok(await tn.runUntil(() => tn.allAt(3)), 'all at 3')
+  await tn.stop(3)
+  const stoppedAt = tn.nodes[3]!.blocks.size
+  t.ok(await tn.runUntil(() => tn.allAt(stoppedAt + 8)), 'the other three go on without it')
+  await tn.start(3)
+  const node = tn.nodes[3]!
+  t.ok(await tn.runUntil(() => tn.allAt(stoppedAt + 12)), `it catches up (heights ${tn.nodes.map((n) => n.height()).join(',')})`)
+  const synced = [...node.blocks.values()].filter((b) => b.source === 'blocksync').length
+  t.ok(synced >= 5, `${synced} blocks came by block sync`)
+  t.ok(node.events.some((e) => e.type === 'catching-up' && e.catchingUp) && node.events.some((e) => e.type === 'catching-up' && !e.catchingUp), 'catching-up went on and off')
+  for (let h = 1; h <= stoppedAt + 12; h++) {
+    t.equal(new Set(tn.nodes.map((n) => n.blocks.get(h)?.hash)).size, 1, `one block at ${h}`)
+  }
+  t.equal(node.disk.height, node.height(), 'the app is at the chain height')
+  // after catching up it takes part in consensus again: it signs votes
+  const h = node.height()
+  t.ok(await tn.runUntil(() => tn.allAt(h + 3)), 'three more heights')
+  const own = node.events.filter((e) => e.type === 'vote' && e.vote.height > h && Buffer.compare(Buffer.from(e.vote.validatorAddress), Buffer.from(node.current!.privval!.address)) === 0)
+  t.ok(own.length >= 3, 'it votes again after the switch to consensus')
+})
+
+t.test('with 2 of 4 down nothing is committed and nothing forks; restarted, they resume', async (t) => {
+  const tn = await TestNet.create(t, { validators: 4 })
+  await tn.startAll()
+  t.ok(await tn.runUntil(() => tn.allAt(2)), 'all at 2')
+  await tn.stop(2)
+  await tn.stop(3)
+  await tn.time.advance(500)
+  const stuck = Math.max(tn.nodes[0]!.height(), tn.nodes[1]!.height())
+  await tn.time.advance(20_000)
+  t.equal(tn.nodes[0]!.height(), stuck, 'node 0 made no progress')
+  t.equal(tn.nodes[1]!.height(), stuck, 'node 1 made no progress')
+  // Half the power cannot form +2/3 of anything: the live nodes wait in prevote (Tendermint needs 2f+1 to move on).
+  t.ok(['prevote', 'precommit', 'propose'].includes(tn.nodes[0]!.engine.status().step), `node 0 waits (${tn.nodes[0]!.engine.status().step})`)
+  t.equal(new Set(tn.nodes.slice(0, 2).map((n) => n.blocks.get(stuck)?.hash)).size, 1, 'the live nodes agree on their last block')
+  await tn.start(2)
+  await tn.start(3)
+  t.ok(await tn.runUntil(() => tn.allAt(stuck + 3), 60_000), `all resume (heights ${tn.nodes.map((n) => n.height()).join(',')})`)
+  for (let h = 1; h <= stuck + 3; h++) t.equal(new Set(tn.nodes.map((n) => n.blocks.get(h)?.hash)).size, 1, `one block at ${h}`)
+})
+
+t.test('txs submitted to one node are committed exactly once on every node', async (t) => {
+  const tn = await TestNet.create(t, { validators: 4 })
+  await tn.startAll()
+  t.ok(await tn.runUntil(() => tn.allAt(1)), 'started')
+  const txs: string[] = []
+  for (let i = 0; i < 40; i++) txs.push(Buffer.from(await tn.submit(i % 2, `k${i}=v${i}`)).toString('hex'))
+  t.ok(await tn.runUntil(() => tn.nodes.every((n) => n.disk.committed.size >= 40 && n.current!.mempool.size() === 0), 60_000), 'all txs committed, mempools empty')
+  for (const n of tn.nodes) {
+    const all = [...n.blocks.values()].flatMap((b) => b.txs)
+    t.equal(all.length, 40, `${n.id}: 40 txs in blocks`)
+    t.equal(new Set(all).size, 40, `${n.id}: each once`)
+    t.same(new Set(all), new Set(txs), `${n.id}: the submitted ones`)
+    t.equal(n.disk.entries.get('k39'), 'v39', `${n.id}: state applied`)
+  }
+  const h = tn.nodes[0]!.height()
+  for (let x = 1; x <= h; x++) t.equal(new Set(tn.nodes.map((n) => n.blocks.get(x)?.hash)).size, 1, `one block at ${x}`)
+})
