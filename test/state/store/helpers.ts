@@ -21,7 +21,8 @@ export type Level = ClassicLevel<Uint8Array, Uint8Array>
 export async function openWithDb (dir: string, opts: Omit<StateStoreOptions, 'db' | 'path'> = {}): Promise<{ store: StateStore, db: Level, close: () => Promise<void> }> {
   const db = new ClassicLevel<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view' })
   await db.open()
-  const store = await openStateStore({ ...opts, db })
+  // No fsync in unit tests (kill -9 safety does not need it; crash.test.ts uses the default).
+  const store = await openStateStore({ sync: false, ...opts, db })
   return { store, db, close: async () => { await store.close(); await db.close() } }
 }
 

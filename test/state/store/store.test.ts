@@ -201,9 +201,17 @@ t.test('a failed batch leaves the previous version, and the writes can be commit
     get (target, prop) {
       const v = Reflect.get(target, prop, target) as unknown
       if (prop === 'batch') {
-        return async (...args: unknown[]) => {
-          if (failNext) { failNext = false; throw new Error('simulated crash before the batch write') }
-          return await (v as (...a: unknown[]) => Promise<void>).apply(target, args)
+        return () => {
+          const batch = target.batch()
+          if (!failNext) return batch
+          failNext = false
+          // Ops are queued, then the write "crashes" before reaching LevelDB.
+          return {
+            put: (k: Uint8Array, x: Uint8Array) => batch.put(k, x),
+            del: (k: Uint8Array) => batch.del(k),
+            write: async () => { await batch.close(); throw new Error('simulated crash before the batch write') },
+            close: async () => { await batch.close() },
+          }
         }
       }
       return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v
