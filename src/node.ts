@@ -41,6 +41,9 @@ import { createP2PTransport, type P2PTransport } from '../p2p/index.ts'
 import { createSocialApp, type SocialApp } from '../state/app.ts'
 import { validateAppState } from '../state/genesis.ts'
 import { openAppStore } from '../state/store-adapter.ts'
+import { createRpcServer, openIndexer, type RpcServer } from '../rpc/index.ts'
+import { createNodeBackend } from './node-backend.ts'
+import { packageVersion } from './cli/commands/version.ts'
 
 export interface NodeOptions {
   home: string
@@ -70,6 +73,8 @@ export interface AidNode {
   readonly blockStore: BlockStore
   readonly stateStore: ConsensusStateStore
   readonly pool: VerifyPool
+  /** The JSON-RPC server (listening after start). */
+  readonly rpc: RpcServer
   /** Adds a service (before start). */
   addService: (service: NodeService) => void
   start: () => Promise<void>
@@ -155,6 +160,7 @@ export async function createNode (opts: NodeOptions): Promise<AidNode> {
       chainId: genesis.chainId,
     }, { app, verifier })
 
+    const responses = createFinalizeResponseStore(responsesDb)
     const wal: Wal = opened('wal', await openWal({ dir: paths.walDir, initialHeight: genesis.initialHeight, timers, log: logger.child({ module: 'wal' }) }))
     const privval: PrivValidator = opened('privval', await openPrivValidator({
       key: { file: paths.privValidatorKeyFile },
@@ -203,12 +209,34 @@ export async function createNode (opts: NodeOptions): Promise<AidNode> {
       timers,
       verify,
       verifyPool: pool,
-      responseStore: createFinalizeResponseStore(responsesDb),
+      responseStore: responses,
       logger: logger.child({ module: 'consensus' }),
     })
     engineRef = engine
 
-    const services: NodeService[] = []
+    const indexer = config.tx_index.indexer === 'kv' ? opened('tx index', await openIndexer({ path: data('tx_index.db') })) : undefined
+    const rpc = createRpcServer({
+      laddr: config.rpc.laddr,
+      maxBodyBytes: config.rpc.max_body_bytes,
+      maxBatchSize: config.rpc.max_batch_size,
+      maxOpenConnections: config.rpc.max_open_connections,
+      maxSubscriptionClients: config.rpc.max_subscription_clients,
+      maxSubscriptionsPerClient: config.rpc.max_subscriptions_per_client,
+      timeoutBroadcastTxCommitMs: config.rpc.timeout_broadcast_tx_commit,
+      rateLimit: { ratePerSecond: config.rpc.rate_limit_per_ip, burst: Math.max(1, config.rpc.rate_limit_burst) },
+      cors: { allowedOrigins: config.rpc.cors_allowed_origins },
+    }, {
+      backend: createNodeBackend({
+        home, version: packageVersion(), engine, transport, mempool, evidencePool, app, blockStore, stateStore, responses,
+        validatorPubKey: privval.publicKey,
+      }),
+      ...(indexer === undefined ? {} : { indexer }),
+      logger,
+      clock,
+      timers,
+    })
+
+    const services: NodeService[] = [{ name: 'rpc', start: rpc.start, stop: rpc.stop }]
     let started = false
     let stopping: Promise<void> | undefined
 
@@ -236,6 +264,7 @@ export async function createNode (opts: NodeOptions): Promise<AidNode> {
       blockStore,
       stateStore,
       pool,
+      rpc,
       addService: (s) => {
         if (started) throw new Error(`service ${s.name} added after start`)
         services.push(s)
@@ -252,7 +281,7 @@ export async function createNode (opts: NodeOptions): Promise<AidNode> {
         }
         const st = engine.status()
         logger.info('node started', {
-          module: 'node', chainId: genesis.chainId, nodeId: home.nodeKey.id, height: st.height, p2p: config.p2p.laddr,
+          module: 'node', chainId: genesis.chainId, nodeId: home.nodeKey.id, height: st.height, p2p: config.p2p.laddr, rpc: rpc.url(),
         })
       },
       stop,
