@@ -208,6 +208,11 @@ function preflight (cfg: HttpConfig, inp: HttpIn): HttpOut {
 export async function handleHttp (env: RouteEnv, cfg: HttpConfig, inp: HttpIn): Promise<HttpOut> {
   const serverTime = { 'X-Server-Time': String(Math.floor(env.now() / 1000)) }
   try {
+    if (inp.method.toUpperCase() === 'OPTIONS' && inp.headers.origin !== undefined && inp.headers['access-control-request-method'] !== undefined) {
+      const out = preflight(cfg, inp)
+      out.headers = { ...serverTime, ...out.headers }
+      return out
+    }
     const out = await route(env, cfg, inp)
     out.headers = { ...serverTime, ...corsFor(cfg, inp), ...out.headers }
     if (inp.method === 'HEAD') out.body = ''
@@ -220,9 +225,6 @@ export async function handleHttp (env: RouteEnv, cfg: HttpConfig, inp: HttpIn): 
 
 async function route (env: RouteEnv, cfg: HttpConfig, inp: HttpIn): Promise<HttpOut> {
   const method = inp.method.toUpperCase()
-  if (method === 'OPTIONS' && inp.headers.origin !== undefined && inp.headers['access-control-request-method'] !== undefined) {
-    return preflight(cfg, inp)
-  }
   if (!cfg.limiter.take(inp.ip)) return json(429, errorResponse(null, RPC_SERVER_ERROR, 'rate limit exceeded'), { 'Retry-After': '1' })
   if (method !== 'GET' && method !== 'HEAD' && method !== 'POST') {
     return json(405, errorResponse(null, RPC_INVALID_REQUEST, `method ${method} is not allowed`), { Allow: 'GET, HEAD, POST' })
