@@ -30,6 +30,7 @@
  * table, so they stay right even while a commit is being written.
  */
 import { ClassicLevel } from 'classic-level'
+import { equalBytes } from '../../src/bytes.ts'
 import { AidError, isAidError } from '../../src/errors.ts'
 import { NodeLru } from './cache.ts'
 import {
@@ -142,6 +143,8 @@ export interface StateStore {
 /** Node deletes gathered per prune batch (whole versions' stale records), so one prune never builds an unbounded batch. */
 const PRUNE_CHUNK = 20_000
 const ROOT_CACHE = 256
+/** Read hints kept per block; beyond this, reads are simply not remembered. */
+const MAX_HINTS = 1 << 17
 
 function badOption (detail: string): AidError {
   return new AidError('ERR_SMT_BAD_OPTIONS', detail, 'openStateStore')
@@ -246,6 +249,8 @@ export async function openStateStore (opts: StateStoreOptions): Promise<StateSto
   let pending: WriteSet = new Map()
   /** Write sets handed to commit() and not yet written, oldest first. */
   const inflight: WriteSet[] = []
+  /** Committed values read since the last commit started, by hex key (bounded). */
+  let hints = new Map<string, Uint8Array | null>()
   let closed = false
   let queue: Promise<unknown> = Promise.resolve()
 
@@ -372,11 +377,18 @@ export async function openStateStore (opts: StateStoreOptions): Promise<StateSto
   }
 
   async function doCommit (work: WriteSet): Promise<{ version: number, rootHash: Uint8Array }> {
+    const known = hints
+    hints = new Map()
     try {
       const items: UpdateItem[] = []
-      for (const { key, value } of work.values()) {
+      const changed: Array<{ key: Uint8Array, value: Uint8Array | null }> = []
+      for (const [hex, { key, value }] of work) {
+        const prior = known.get(hex)
+        // A write of the value the key already has changes nothing: leave it out.
+        if (prior !== undefined && (value === null ? prior === null : prior !== null && equalBytes(prior, value))) continue
+        changed.push({ key, value })
         const keyHash = keyHashOf(key)
-        items.push({ keyHash, key, value, valueHash: value === null ? null : valueHashOf(value) })
+        items.push({ keyHash, key, value, valueHash: value === null ? null : valueHashOf(value), known: prior !== undefined && prior !== null })
       }
       items.sort(compareItems)
       const version = meta.latest + 1
@@ -389,7 +401,7 @@ export async function openStateStore (opts: StateStoreOptions): Promise<StateSto
         if (w.node.kind === 'internal') written.push([cacheKey(key), w.node])
       }
       if (res.stale.length > 0) ops.push({ type: 'put', key: versionKey(TAG_STALE, version), value: encodeStale(res.stale) })
-      for (const { key, value } of work.values()) {
+      for (const { key, value } of changed) {
         ops.push(value === null ? { type: 'del', key: valueKey(key) } : { type: 'put', key: valueKey(key), value })
       }
       ops.push({ type: 'put', key: versionKey(TAG_ROOT, version), value: encodeRoot(res.root) })
@@ -437,6 +449,21 @@ export async function openStateStore (opts: StateStoreOptions): Promise<StateSto
       afterPrune(target, p.ids)
       if (p.done) return
     }
+  }
+
+  /**
+   * Reads the latest committed value from the flat table and remembers it as a hint for
+   * the next commit (see UpdateItem.known): the app reads nearly every key it writes, so a
+   * commit then neither reads the leaves of updated keys nor touches unchanged ones. A
+   * hint is kept only if no commit ran during the read, so it is about `latestRoot`.
+   */
+  async function readCommitted (key: Uint8Array): Promise<Uint8Array | null> {
+    const before = meta.latest
+    const quiet = inflight.length === 0
+    const raw = await db.get(valueKey(key), ENC)
+    const value = raw === undefined ? null : plain(raw)
+    if (quiet && inflight.length === 0 && meta.latest === before && hints.size < MAX_HINTS) hints.set(hexOf(key), value)
+    return value
   }
 
   function lookupPending (key: Uint8Array): { value: Uint8Array | null } | undefined {
@@ -524,8 +551,7 @@ export async function openStateStore (opts: StateStoreOptions): Promise<StateSto
       checkKey(key, 'get')
       const p = lookupPending(key)
       if (p !== undefined) return p.value === null ? null : p.value.slice()
-      const raw = await db.get(valueKey(key), ENC)
-      return raw === undefined ? null : plain(raw)
+      return await readCommitted(key)
     },
 
     async has (key) {
@@ -533,7 +559,7 @@ export async function openStateStore (opts: StateStoreOptions): Promise<StateSto
       checkKey(key, 'has')
       const p = lookupPending(key)
       if (p !== undefined) return p.value !== null
-      return (await db.get(valueKey(key), ENC)) !== undefined
+      return (await readCommitted(key)) !== null
     },
 
     set (key, value) {

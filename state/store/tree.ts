@@ -48,6 +48,13 @@ export interface UpdateItem {
   /** null deletes the key. */
   value: Uint8Array | null
   valueHash: Uint8Array | null
+  /**
+   * The key is known to be in the tree at the root being updated (the store read it).
+   * Its leaf is then the leaf that ends its path, so when it is the only item reaching
+   * that leaf, the leaf need not be read: measured at 10^6 keys, leaves are ~3,000 of
+   * the ~7,000 node reads of a 3,000-key commit.
+   */
+  known: boolean
 }
 
 export interface UpdateResult {
@@ -136,7 +143,7 @@ async function loadTouched (src: NodeSource, root: RootRef, items: UpdateItem[])
         touched |= slotBit(g.slot)
         if (!g.items.some((it) => it.value === null)) allDelete = false
         const c = childAt(node, g.slot)
-        if (c !== undefined) {
+        if (c !== undefined && !(c.leaf && g.items.length === 1 && (g.items[0] as UpdateItem).known)) {
           const slot = g.slot
           next.push({ id: { version: c.version, depth: depth + 1, path: (g.items[0] as UpdateItem).keyHash }, items: g.items, attach: (k) => { w.kids[slot] = k } })
         }
@@ -200,6 +207,12 @@ export async function applyUpdates (src: NodeSource, root: RootRef, version: num
     if (ref === null) return make(depth, group.filter((it) => it.value !== null).map(fresh))
     const path = (group[0] as UpdateItem).keyHash
     const id: NodeId = { version: ref.version, depth, path }
+    if (w === undefined && ref.leaf && group.length === 1 && (group[0] as UpdateItem).known) {
+      // The key's own leaf (UpdateItem.known), not read: replace or drop it.
+      const it = group[0] as UpdateItem
+      stale.push(id)
+      return it.value === null ? null : { t: 'leaf', c: fresh(it) }
+    }
     if (w === undefined) throw missing(id)
     const node = w.node
     if (node.kind === 'leaf') {
