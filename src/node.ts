@@ -44,6 +44,9 @@ import { openAppStore } from '../state/store-adapter.ts'
 import { createRpcServer, openIndexer, type RpcServer } from '../rpc/index.ts'
 import { createNodeBackend } from './node-backend.ts'
 import { packageVersion } from './cli/commands/version.ts'
+import { createMetrics, type Metrics } from './metrics.ts'
+import { createMetricsServer, metricsServerOptions } from './metrics-server.ts'
+import { wireMetrics } from './node-metrics.ts'
 
 export interface NodeOptions {
   home: string
@@ -75,6 +78,8 @@ export interface AidNode {
   readonly pool: VerifyPool
   /** The JSON-RPC server (listening after start). */
   readonly rpc: RpcServer
+  /** Prometheus metrics (no-op handles when instrumentation.prometheus is off). */
+  readonly metrics: Metrics
   /** Adds a service (before start). */
   addService: (service: NodeService) => void
   start: () => Promise<void>
@@ -237,6 +242,29 @@ export async function createNode (opts: NodeOptions): Promise<AidNode> {
     })
 
     const services: NodeService[] = [{ name: 'rpc', start: rpc.start, stop: rpc.stop }]
+
+    const metricsOpts = metricsServerOptions(config.instrumentation)
+    const metrics = createMetrics({ namespace: config.instrumentation.namespace, chainId: genesis.chainId, enabled: metricsOpts !== null }, { logger })
+    let unwireMetrics: (() => void) | undefined
+    services.push({
+      name: 'metrics wiring',
+      start: async () => {
+        metrics.setCommittedHeight(blockStore.height())
+        unwireMetrics = wireMetrics({
+          metrics, engine, mempool, transport, timers,
+          mempoolLimits: { size: config.mempool.size, sizeBytes: config.mempool.max_txs_bytes },
+        })
+        metrics.setReady(true)
+      },
+      stop: async () => {
+        metrics.setReady(false)
+        unwireMetrics?.()
+      },
+    })
+    if (metricsOpts !== null) {
+      const server = createMetricsServer(metricsOpts, { metrics, logger })
+      services.push({ name: 'metrics server', start: server.start, stop: server.stop })
+    }
     let started = false
     let stopping: Promise<void> | undefined
 
@@ -265,6 +293,7 @@ export async function createNode (opts: NodeOptions): Promise<AidNode> {
       stateStore,
       pool,
       rpc,
+      metrics,
       addService: (s) => {
         if (started) throw new Error(`service ${s.name} added after start`)
         services.push(s)

@@ -48,7 +48,7 @@ export async function disbursementPay (ctx: ExecCtx, b: BodyOf<'disbursement.pay
     enrollmentId: e.id, period: b.period, amountFen: e.amountFen, paidBy: office.id, height: ctx.height, time: ctx.time, budgetRegion: e.region,
   })
   await audit(ctx, Entity.budget(e.programId, year, e.region))
-  emit(ctx.events, 'disbursement', { action: 'paid', enrollment: hex(e.id), program: e.programId, region: e.region, period: b.period, amount_fen: e.amountFen, office: office.id })
+  emit(ctx.events, 'disbursement', { action: 'paid', enrollment: hex(e.id), program: e.programId, category: e.category, region: e.region, period: b.period, amount_fen: e.amountFen, office: office.id })
   const paid = { ...e, paidPeriods: e.paidPeriods + 1, lastPaidPeriod: Math.max(e.lastPaidPeriod, b.period), totalPaidFen: e.totalPaidFen + e.amountFen }
   const program = await loadProgram(ctx.kv, e.programId)
   if (program !== null && program.payment === 'one-off') await endEnrollment(ctx, paid, 'completed', 'completed', office.id)
