@@ -38,8 +38,8 @@ export interface WsSession {
   readonly clientId: string
   /** Queues one JSON text; false when the client is not keeping up (the caller then gives up on it). */
   send: (json: string) => boolean
-  /** Sends `json` if it can and closes the connection (a subscriber that cannot keep up). */
-  fail: (json: string, reason: string) => void
+  /** Sends `json` if it can and closes the connection: 1008 for a subscriber that cannot keep up, 1001 when the server stops. */
+  fail: (json: string, reason: string, code?: 1001 | 1008) => void
 }
 
 export interface CallContext {

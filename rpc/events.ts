@@ -42,8 +42,8 @@ export interface Subscription {
 export interface SubscriptionSink {
   /** Takes one message; false when the subscriber cannot keep up (the bus then cancels it). */
   deliver: (sub: Subscription, msg: BusMessage) => boolean
-  /** The subscription ended other than by unsubscribe (slow client, server stopping). */
-  onCancel?: (sub: Subscription, reason: string) => void
+  /** The subscription ended other than by unsubscribe: the subscriber was too slow, or the bus closed. */
+  onCancel?: (sub: Subscription, reason: string, cause: 'slow' | 'closed') => void
 }
 
 export interface EventBusOptions {
@@ -82,12 +82,12 @@ export function createEventBus (opts: EventBusOptions = {}): EventBus {
   /** clientId → (query text → entry), insertion-ordered so delivery order is stable. */
   const clients = new Map<string, Map<string, Entry>>()
 
-  const cancel = (e: Entry, reason: string): void => {
+  const cancel = (e: Entry, reason: string, cause: 'slow' | 'closed'): void => {
     const subs = clients.get(e.clientId)
     if (subs?.get(e.query.text) !== e) return
     subs.delete(e.query.text)
     if (subs.size === 0) clients.delete(e.clientId)
-    try { e.sink.onCancel?.(e, reason) } catch { /* a sink's failure is its own */ }
+    try { e.sink.onCancel?.(e, reason, cause) } catch { /* a sink's failure is its own */ }
   }
 
   return {
@@ -125,14 +125,14 @@ export function createEventBus (opts: EventBusOptions = {}): EventBus {
           if (!ok) slow.push(e)
         }
       }
-      for (const e of slow) cancel(e, 'client is not pulling messages fast enough')
+      for (const e of slow) cancel(e, 'client is not pulling messages fast enough', 'slow')
     },
     hasSubscribers: () => clients.size > 0,
     numClients: () => clients.size,
     numClientSubscriptions: (clientId) => clients.get(clientId)?.size ?? 0,
     close: (reason) => {
       const all = [...clients.values()].flatMap((m) => [...m.values()])
-      for (const e of all) cancel(e, reason)
+      for (const e of all) cancel(e, reason, 'closed')
       clients.clear()
     },
   }

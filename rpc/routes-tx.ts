@@ -213,8 +213,8 @@ async function subscribe (env: RouteEnv, args: A, ctx: CallContext): Promise<Jso
         early.push(json)
         return early.length <= limit
       },
-      onCancel: (_s, reason) => {
-        ws.fail(JSON.stringify(errorResponse(id, RPC_SERVER_ERROR, `subscription was canceled (reason: ${reason})`)), reason)
+      onCancel: (_s, reason, cause) => {
+        ws.fail(JSON.stringify(errorResponse(id, RPC_SERVER_ERROR, `subscription was canceled (reason: ${reason})`)), reason, cause === 'closed' ? 1001 : 1008)
       },
     })
   } catch (err) {

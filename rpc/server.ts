@@ -52,9 +52,7 @@ export interface RpcServerOptions {
   maxSubscriptionClients?: number
   /** CometBFT max_subscriptions_per_client (default 5). */
   maxSubscriptionsPerClient?: number
-  /** Events a WebSocket client may have unflushed before it is disconnected (default 200). */
-  wsWriteBufferSize?: number
-  /** Bytes buffered for a WebSocket client before it is disconnected (default 16 MiB). */
+  /** Bytes queued for a WebSocket client (beyond the kernel's buffers) before it is disconnected as too slow (default 16 MiB). */
   wsMaxBufferedBytes?: number
   /** Largest WebSocket message (default maxBodyBytes). */
   wsMaxMessageBytes?: number
@@ -163,7 +161,6 @@ export function createRpcServer (options: RpcServerOptions, deps: RpcServerDeps)
   const wsCfg = {
     maxConnections: positive('maxWsConnections', options.maxWsConnections, 100),
     maxMessageBytes: positive('wsMaxMessageBytes', options.wsMaxMessageBytes, maxBodyBytes),
-    writeBufferSize: positive('wsWriteBufferSize', options.wsWriteBufferSize, 200),
     maxBufferedBytes: positive('wsMaxBufferedBytes', options.wsMaxBufferedBytes, 16 * 1024 * 1024),
     maxPendingRequests: positive('wsMaxPendingRequests', options.wsMaxPendingRequests, 100),
     maxBatchSize,

@@ -7,10 +7,12 @@
  *   - Requests on one connection are handled one at a time, in order, as CometBFT's read
  *     routine does; at most `maxPendingRequests` wait (more get -32000, not memory).
  *   - Responses to requests are always written. Subscription events go through `send`,
- *     bounded by `writeBufferSize` messages not yet flushed to the socket and by
- *     `maxBufferedBytes`: a client that cannot keep up gets a -32000 "subscription was
- *     canceled (reason: …)" error and is disconnected (close 1008), never silently skipped
- *     (CometBFT's experimental_close_on_slow_client behaviour, here always on).
+ *     bounded by `maxBufferedBytes` queued for the connection beyond what the kernel took
+ *     (the connection's buffer; counted in bytes rather than CometBFT's 200 messages, so a
+ *     block with many txs does not cut off a client that reads promptly): a client that
+ *     cannot keep up gets a -32000 "subscription was canceled (reason: …)" error and is
+ *     disconnected (close 1008), never silently skipped (CometBFT's
+ *     experimental_close_on_slow_client behaviour, here always on).
  *   - A subscription's events start only after its subscribe response is written.
  *   - Limits on upgrade: max open WebSocket connections (503), per-IP rate limit (429,
  *     shared with HTTP; each message also takes a token), and, when CORS origins are
@@ -29,7 +31,6 @@ import { errorResponse, RPC_SERVER_ERROR } from './jsonrpc.ts'
 export interface WsConfig {
   maxConnections: number
   maxMessageBytes: number
-  writeBufferSize: number
   maxBufferedBytes: number
   maxPendingRequests: number
   maxBatchSize: number
@@ -67,7 +68,6 @@ export function createWsHandler (env: RouteEnv, cfg: WsConfig): WsHandler {
     const log = cfg.logger.child({ remote })
     const abort = new AbortController()
     let closed = false
-    let unflushed = 0
     let lastSeen = env.now()
     const queue: string[] = []
     let busy = false
@@ -76,24 +76,23 @@ export function createWsHandler (env: RouteEnv, cfg: WsConfig): WsHandler {
     const write = (json: string): void => {
       if (closed) return
       if (hardCapExceeded()) { ws.terminate(); return }
-      unflushed++
-      ws.send(json, () => { unflushed-- })
+      ws.send(json)
     }
     const afterResponse: Array<() => void> = []
     const session: WsSession = {
       clientId,
       send: (json) => {
         if (closed) return false
-        if (unflushed >= cfg.writeBufferSize || ws.bufferedAmount > cfg.maxBufferedBytes) return false
+        if (ws.bufferedAmount > cfg.maxBufferedBytes) return false
         write(json)
         return true
       },
-      fail: (json, reason) => {
+      fail: (json, reason, code = 1008) => {
         if (closed) return
         log.info('disconnecting websocket client', { reason })
         try { ws.send(json) } catch { /* closing anyway */ }
         closed = true
-        ws.close(1008, reason.slice(0, 120))
+        ws.close(code, reason.slice(0, 120))
         setTimeout(() => ws.terminate(), 1000).unref()
       },
     }
