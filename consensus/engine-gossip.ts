@@ -9,7 +9,9 @@
  *    once to a peer that connects; then per peer what `pickForPeer` returns, each item
  *    marked as held by the peer for `resendMs`.
  *  - mempool: per peer a cursor into the mempool's arrival order; txs the peer sent us are
- *    never sent back; at most maxTxBytes per peer per tick (one message).
+ *    never sent back; at most maxTxBytes per peer per tick (one message). Every txResendMs
+ *    the cursor starts over, so a tx lost in transit reaches the peer later (the peer's
+ *    seen-cache makes the repeats cheap).
  *  - evidence: pending evidence to every peer not known to hold it, again every
  *    evidenceResendMs until it is committed (then the pool no longer lists it).
  */
@@ -34,6 +36,8 @@ export interface GossipLoopOptions {
   maxTxBytesPerTick: number
   statusRefreshMs: number
   evidenceResendMs: number
+  /** Every this often a peer's mempool cursor goes back to the start, so txs lost in transit are sent again (0: never). */
+  txResendMs: number
 }
 
 export interface GossipLoopDeps {
@@ -46,6 +50,7 @@ export interface GossipLoopDeps {
 interface PeerExtra {
   gossip: PeerGossipState
   txCursor: number
+  txCursorResetAt: number
 }
 
 export interface GossipLoop {
@@ -72,7 +77,7 @@ export function createGossipLoop (opts: GossipLoopOptions, deps: GossipLoopDeps)
   const extra = (peer: PeerId): PeerExtra => {
     let p = peers.get(peer)
     if (p === undefined) {
-      p = { gossip: newPeerGossipState(peer), txCursor: 0 }
+      p = { gossip: newPeerGossipState(peer), txCursor: 0, txCursorResetAt: -Infinity }
       peers.set(peer, p)
     }
     return p
@@ -108,7 +113,12 @@ export function createGossipLoop (opts: GossipLoopOptions, deps: GossipLoopDeps)
     }
   }
 
-  const sendTxs = (peer: PeerId, p: PeerExtra): void => {
+  const sendTxs = (peer: PeerId, p: PeerExtra, now: number): void => {
+    if (opts.txResendMs > 0 && now - p.txCursorResetAt >= opts.txResendMs) {
+      // Over a lossy network (the simulator; not TCP) a tx sent once may never have arrived.
+      p.txCursor = 0
+      p.txCursorResetAt = now
+    }
     const txs: Uint8Array[] = []
     let bytes = 0
     let cursor = p.txCursor
@@ -165,7 +175,7 @@ export function createGossipLoop (opts: GossipLoopOptions, deps: GossipLoopDeps)
       for (const id of ids) {
         const p = extra(id)
         if (consensus) sendConsensus(id, p, view, now)
-        sendTxs(id, p)
+        sendTxs(id, p, now)
         if (pending.length > 0) sendEvidence(id, p, pending, now)
       }
     },

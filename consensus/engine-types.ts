@@ -70,6 +70,8 @@ export interface ConsensusEngineOptions {
   maxPartsPerTick?: number
   /** Bytes of mempool txs sent to one peer per gossip tick (default 60 KiB, one message). */
   maxTxBytesPerTick?: number
+  /** Mempool txs are offered to each peer again this often, for networks that lose messages (default 30,000 ms; 0 = never). */
+  txResendMs?: number
   blocksync?: BlocksyncOptions
   /** Votes and proposals more than this many rounds ahead are ignored (default 1000). */
   maxRoundsAhead?: number

@@ -14,7 +14,7 @@
  *   options = { timeouts?: { propose 3000, proposeDelta 500, prevote 1000, prevoteDelta 500,
  *               precommit 1000, precommitDelta 500, commit 1000 }, skipTimeoutCommit?,
  *               maxClockDriftMs? (10 s), gossipIntervalMs? (100), gossipResendMs?,
- *               maxVotesPerTick?, maxPartsPerTick?, maxTxBytesPerTick?,
+ *               maxVotesPerTick?, maxPartsPerTick?, maxTxBytesPerTick?, txResendMs? (30 s),
  *               blocksync?: { lagThreshold 2, window 8, requestTimeoutMs 5000, statusIntervalMs 1000 },
  *               maxRoundsAhead?, faults? (test only) }
  *   engine = { start(), stop(), idle(), status(), chainState(), subscribe(listener) → unsubscribe }
@@ -74,6 +74,7 @@ interface ResolvedOptions {
   maxVotesPerTick: number
   maxPartsPerTick: number
   maxTxBytesPerTick: number
+  txResendMs: number
   maxRoundsAhead: number
   blocksync: { lagThreshold: number, window: number, requestTimeoutMs: number, statusIntervalMs: number }
 }
@@ -97,6 +98,7 @@ function resolveOptions (o: ConsensusEngineOptions): ResolvedOptions {
     maxVotesPerTick: positive('maxVotesPerTick', o.maxVotesPerTick ?? 64),
     maxPartsPerTick: positive('maxPartsPerTick', o.maxPartsPerTick ?? 16),
     maxTxBytesPerTick: positive('maxTxBytesPerTick', o.maxTxBytesPerTick ?? 60 * 1024),
+    txResendMs: positive('txResendMs', o.txResendMs ?? 30_000, 0),
     maxRoundsAhead: positive('maxRoundsAhead', o.maxRoundsAhead ?? 1000),
     blocksync: {
       lagThreshold: positive('blocksync.lagThreshold', bs.lagThreshold ?? 2, 2),
@@ -139,6 +141,7 @@ export function createConsensusEngine (options: ConsensusEngineOptions, deps: Co
     maxTxBytesPerTick: cfg.maxTxBytesPerTick,
     statusRefreshMs: Math.max(1000, 10 * cfg.gossipIntervalMs),
     evidenceResendMs: Math.max(5000, 10 * cfg.resendMs),
+    txResendMs: cfg.txResendMs,
   }, { transport, mempool, evidencePool, logger: log })
   const sync = createBlocksync(cfg.blocksync, { transport, blockStore, exec, logger: log.child({ module: 'blocksync' }) })
 

@@ -21,6 +21,9 @@ export class MemoryNetwork {
   filter: (d: Delivery) => 'deliver' | 'drop' | 'dup' = () => 'deliver'
   /** Sees every message sent (before the filter). */
   tap: (d: Delivery) => void = () => {}
+  /** Milliseconds to hold a message back (0: at once); needs `schedule` (reordering follows from unequal delays). */
+  delay: (d: Delivery) => number = () => 0
+  schedule: ((ms: number, fn: () => void) => unknown) | null = null
 
   private key (a: PeerId, b: PeerId): string {
     return a < b ? `${a}|${b}` : `${b}|${a}`
@@ -94,8 +97,14 @@ export class MemoryNetwork {
     if (verdict === 'drop') return
     const times = verdict === 'dup' ? 2 : 1
     for (let i = 0; i < times; i++) {
-      this.delivered++
-      this.notify(d.to, (h) => h.onMessage(d.from, d.channel, d.data))
+      const ms = this.schedule === null ? 0 : this.delay(d)
+      const hand = (): void => {
+        if (!this.linked(d.from, d.to)) return
+        this.delivered++
+        this.notify(d.to, (h) => h.onMessage(d.from, d.channel, d.data))
+      }
+      if (ms > 0 && this.schedule !== null) this.schedule(ms, hand)
+      else hand()
     }
   }
 

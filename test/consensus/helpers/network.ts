@@ -85,6 +85,7 @@ export interface TestNetOptions {
 export const FAST_TIMEOUTS: ConsensusEngineOptions = {
   timeouts: { propose: 1000, proposeDelta: 200, prevote: 300, prevoteDelta: 100, precommit: 300, precommitDelta: 100, commit: 200 },
   gossipIntervalMs: 50,
+  txResendMs: 2000,
   blocksync: { statusIntervalMs: 200, requestTimeoutMs: 1000 },
 }
 
@@ -108,6 +109,7 @@ export class TestNet {
     }
     this.log = opts.logLevel === undefined ? silentLogger : createLogger({ level: opts.logLevel, format: 'plain', now: () => this.time.now() })
     this.time.settle = () => this.settle()
+    this.net.schedule = (ms, fn) => this.time.schedule(ms, fn)
   }
 
   static async create (t: { teardown: (fn: () => Promise<void>) => void }, opts: TestNetOptions): Promise<TestNet> {
@@ -197,6 +199,23 @@ export class TestNet {
     this.net.disconnect(node.id)
     await c.engine.stop()
     await c.wal.close()
+    await c.privval?.close()
+    await c.evidencePool.close()
+    await c.blockStore.close()
+    await c.stateStore.close()
+  }
+
+  /**
+   * Like a crash between two inputs: the engine stops and the node leaves the network, but
+   * WAL records appended and not yet synced are lost (the WAL is abandoned, not closed).
+   */
+  async crash (i: number): Promise<void> {
+    const node = this.nodes[i] as TestNode
+    const c = node.current
+    if (c === null) return
+    node.current = null
+    this.net.disconnect(node.id)
+    await c.engine.stop()
     await c.privval?.close()
     await c.evidencePool.close()
     await c.blockStore.close()
