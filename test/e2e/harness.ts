@@ -409,6 +409,7 @@ export async function createTestnet (o: TestnetOptions): Promise<Testnet> {
       configure: (cfg, i) => {
         cfg.log_format = 'json'
         cfg.log_level = 'info'
+        cfg.rpc.rate_limit_per_ip = 0 // every test client is 127.0.0.1
         fastConsensus(cfg)
         o.configure?.(cfg, i)
       },

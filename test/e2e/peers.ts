@@ -38,6 +38,7 @@ export async function addStranger (net: Testnet, name = 'stranger', extraArgs: s
   cfg.instrumentation.prometheus_listen_addr = `127.0.0.1:${ports.metrics}`
   cfg.p2p.persistent_peers = net.result.nodes.map((n) => n.peerAddress)
   cfg.p2p.allowed_peer_ids = net.result.nodes.map((n) => n.nodeId)
+  cfg.rpc.rate_limit_per_ip = 0
   fastConsensus(cfg)
   await writeHome(homePaths(home), { config: cfg, genesis: net.result.genesis, nodeKey, privValidatorKey: generatePrivValidatorKey() })
   return net.adopt(new E2ENode({ index, name, home, ports, nodeId: nodeKey.id, validatorAddress: '', extraArgs }, probeModeFromEnv()))
