@@ -4,11 +4,14 @@
  *   node --import ./src/register.js bench/smt.ts [--sizes 1e4,1e6] [--updates 3000]
  *        [--commits 10] [--cache 50000] [--level-cache-mb 8] [--no-sync] [--value-bytes 120]
  *
- * For each size N: fill a fresh store with N keys in commits of 10,000, then make
- * `--commits` commits of `--updates` random writes each (90 % overwrite an existing key,
- * 10 % insert a new one — the shape of a 1,000-tx block touching ~3,000 keys), and print
- * the time of `commit()` (load + rebuild + one LevelDB batch), the nodes it wrote, the
- * node-cache hit rate, and the process RSS. Keys are `acct/<n>`, values random bytes.
+ * For each size N: fill a fresh store with N keys in commits of 10,000, reopen it (cold
+ * node cache), then make 2 warm-up commits and `--commits` more of `--updates` random
+ * writes each (90 % overwrite an existing key, 10 % insert a new one — the shape of a
+ * 1,000-tx block touching ~3,000 keys), alternating blind writes with writes of keys read
+ * first (as the app does). It prints the time of `commit()` (load + rebuild + one LevelDB
+ * batch, fsync unless --no-sync), its process CPU time, the node reads, the nodes written
+ * and the memory (RSS split into anonymous and file-backed, live heap). Keys are
+ * `acct/<n>`, values random bytes.
  */
 import { readFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -90,38 +93,49 @@ async function run (n: number): Promise<void> {
     // Reopen, so the measured commits start from a cold node cache, as after a restart.
     await store.close()
     store = await openStateStore({ path: dir, cacheNodes, levelCacheBytes, sync })
-    const times: number[] = []
-    const setTimes: number[] = []
-    const cpuTimes: number[] = []
+    type Mode = 'warm-up' | 'blind' | 'read-first'
+    const series: Record<Mode, { wall: number[], cpu: number[], reads: number[] }> = {
+      'warm-up': { wall: [], cpu: [], reads: [] }, blind: { wall: [], cpu: [], reads: [] }, 'read-first': { wall: [], cpu: [], reads: [] },
+    }
     const versions: number[] = []
     let size = n
-    for (let c = 0; c < commits; c++) {
-      const before = store.stats()
-      const t0 = process.hrtime.bigint()
-      for (let i = 0; i < updates; i++) {
-        const k = i % 10 === 0 ? size++ : Math.floor(Math.random() * size)
-        store.set(key(k), value())
+    for (let c = 0; c < commits + 2; c++) {
+      // Two warm-up commits, then alternating: blind writes, and writes of keys read first
+      // (what the app does: it reads every record it changes, which gives the store hints).
+      const mode: Mode = c < 2 ? 'warm-up' : c % 2 === 0 ? 'blind' : 'read-first'
+      const s = series[mode]
+      const keys: number[] = []
+      for (let i = 0; i < updates; i++) keys.push(i % 10 === 0 ? size++ : Math.floor(Math.random() * size))
+      if (mode === 'read-first') {
+        const t0 = process.hrtime.bigint()
+        for (let i = 0; i < keys.length; i += 500) await Promise.all(keys.slice(i, i + 500).map(async (k) => await store.get(key(k))))
+        s.reads.push(ms(t0))
       }
-      setTimes.push(ms(t0))
+      const before = store.stats()
+      for (const k of keys) store.set(key(k), value())
       const t1 = process.hrtime.bigint()
       const cpu0 = process.cpuUsage()
       const r = await store.commit()
-      times.push(ms(t1))
+      const wall = ms(t1)
       const cpu = process.cpuUsage(cpu0)
-      cpuTimes.push((cpu.user + cpu.system) / 1000)
+      s.wall.push(wall)
+      s.cpu.push((cpu.user + cpu.system) / 1000)
       versions.push(r.version)
       const after = store.stats()
       const hits = after.cacheHits - before.cacheHits
       const misses = after.cacheMisses - before.cacheMisses
-      console.log(`  commit ${c + 1}: ${(times[c] as number).toFixed(1)} ms, cpu ${(cpuTimes[c] as number).toFixed(1)} ms (sets ${(setTimes[c] as number).toFixed(1)} ms), cache ${hits}/${hits + misses} hits, cached ${after.cachedNodes}`)
+      console.log(`  commit ${c + 1} (${mode}): ${wall.toFixed(1)} ms, cpu ${(s.cpu[s.cpu.length - 1] as number).toFixed(1)} ms${mode === 'read-first' ? ` (after reads of ${(s.reads[s.reads.length - 1] as number).toFixed(1)} ms)` : ''}, node cache ${hits}/${hits + misses} hits, ${misses} node reads`)
     }
     const rss = mem()
     await store.close()
     const written: number[] = []
-    for (const v of versions.slice(-3)) written.push(await countNodes(dir, v))
-    console.log(`N=${n}: commit of ${updates} writes: ${stats(times)}; warm (last half): ${stats(times.slice(commits >> 1))}`)
-    console.log(`N=${n}: process CPU per commit (all threads): ${stats(cpuTimes)}`)
-    console.log(`N=${n}: nodes written per commit (last 3): ${written.join(', ')}; after the commits: ${rss}`)
+    for (const v of versions.slice(-2)) written.push(await countNodes(dir, v))
+    for (const mode of ['blind', 'read-first'] as const) {
+      const s = series[mode]
+      console.log(`N=${n} ${mode}: commit of ${updates} writes: ${stats(s.wall)}; process CPU (all threads) ${stats(s.cpu)}`)
+      if (mode === 'read-first') console.log(`N=${n} read-first: the ${updates} reads before each commit (500 at a time): ${stats(s.reads)}`)
+    }
+    console.log(`N=${n}: nodes written per commit (last 2): ${written.join(', ')}; after the commits: ${rss}; load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`)
   } finally {
     await rm(dir, { recursive: true, force: true })
   }

@@ -7,6 +7,7 @@ export {
   type StateStore, type StateStoreOptions, type StoreDb, type StateProof, type Entry,
   type IterateOptions, type StoreStats,
 } from './store.ts'
+export { type StoreBatch } from './types.ts'
 export {
   verifyProof, encodeProof, decodeProof, keyHashOf, valueHashOf, leafHash, internalHash,
   EMPTY_ROOT, SmtProofSchema, type SmtProof, type SmtProofLevel,
