@@ -92,8 +92,11 @@ export interface ScenarioOptions {
   minHeights?: number
 }
 
+/** An armed crash point that is not hit within this window after arming is dropped. */
+export const ARM_WINDOW_MS = 1_500
+
 export const SIM_TIMEOUTS: SimTimeouts = {
-  proposeMs: 400, proposeDeltaMs: 100, prevoteMs: 200, prevoteDeltaMs: 100, precommitMs: 200, precommitDeltaMs: 100, commitMs: 100,
+  proposeMs: 400, proposeDeltaMs: 100, prevoteMs: 200, prevoteDeltaMs: 100, precommitMs: 200, precommitDeltaMs: 100, commitMs: 400,
 }
 
 /** The default mix of a seed: cycles through the mixes so every N seeds cover all of them. */
@@ -102,9 +105,10 @@ export function defaultMix (seed: number): FaultMix {
   return mixes[seed % mixes.length] as FaultMix
 }
 
+/** n of a seed: 4 (45 %), 7 (35 %) or 10 (20 %), independent of the mix. */
 export function defaultValidators (seed: number): 4 | 7 | 10 {
-  const ns: Array<4 | 7 | 10> = [4, 7, 4, 10, 7, 4]
-  return ns[Math.floor(seed / 10) % ns.length] as 4 | 7 | 10
+  const x = rngFor(seed, 'validators').int(20)
+  return x < 9 ? 4 : x < 16 ? 7 : 10
 }
 
 function linkProfile (rng: Prng, rough: boolean): LinkProfile {
@@ -157,7 +161,7 @@ export function generateScenario (seed: number, opts: ScenarioOptions = {}): Sce
   }
   const names = nodes.map((s) => s.name)
 
-  const gstMs = network ? rng.range(1_000, 8_000) : 0
+  const gstMs = network ? rng.range(500, 3_000) : 0
   const netOpts: NetworkOptions = {
     preGst: linkProfile(rng, network),
     postGst: { minDelayMs: 1, maxDelayMs: rng.range(5, 50), tailProb: 0, tailMs: 0, dropProb: 0, dupProb: network ? 0.01 : 0 },
@@ -168,11 +172,11 @@ export function generateScenario (seed: number, opts: ScenarioOptions = {}): Sce
   const partitions: PartitionSpec[] = []
   if (network) {
     const count = rng.pick([0, 1, 1, 2])
-    let t = rng.range(200, 2_000)
+    let t = rng.range(200, 1_500)
     for (let i = 0; i < count; i++) {
-      const len = rng.range(300, 4_000)
+      const len = rng.range(300, 2_500)
       partitions.push({ startMs: t, endMs: t + len, groups: randomSplit(rng, names) })
-      t += len + rng.range(100, 2_000)
+      t += len + rng.range(100, 1_500)
     }
   }
 
@@ -180,22 +184,22 @@ export function generateScenario (seed: number, opts: ScenarioOptions = {}): Sce
   if (opts.crashes !== undefined) crashes = opts.crashes
   else if (crash) {
     const count = rng.range(1, Math.max(1, Math.min(names.length, f + 2)))
-    let t = rng.range(100, 2_000)
+    let t = rng.range(100, 1_500)
     for (let i = 0; i < count; i++) {
       const node = rng.pick(names)
-      const downMs = rng.range(50, 3_000)
+      const downMs = rng.range(50, 2_000)
       if (rng.bool(0.5)) {
         crashes.push({ node, atMs: t, downMs, point: rng.pick(CRASH_POINT_KINDS), occurrence: rng.range(1, 4) })
       } else {
         crashes.push({ node, atMs: t, downMs, point: null })
       }
-      t += rng.range(0, 2_500)
+      t += rng.range(0, 1_500)
     }
   }
 
   const partitionEnd = partitions.reduce((m, p) => Math.max(m, p.endMs), 0)
   // A crash-point crash fires soon after it is armed (writes are frequent); allow slack.
-  const crashEnd = crashes.reduce((m, c) => Math.max(m, c.atMs + c.downMs + (c.point === null ? 0 : 2_000)), 0)
+  const crashEnd = crashes.reduce((m, c) => Math.max(m, c.atMs + c.downMs + (c.point === null ? 0 : ARM_WINDOW_MS)), 0)
   const healMs = Math.max(gstMs, partitionEnd, crashEnd)
   const minHeights = opts.minHeights ?? rng.range(5, 10)
 
@@ -208,7 +212,7 @@ export function generateScenario (seed: number, opts: ScenarioOptions = {}): Sce
     partitions,
     crashes,
     timeouts: SIM_TIMEOUTS,
-    txIntervalMs: rng.pick([50, 150, 400]),
+    txIntervalMs: rng.pick([100, 250, 500]),
     minHeights,
     livenessHeights: 3,
     livenessBudgetMs: 30_000,
