@@ -12,8 +12,8 @@
  *   batches     over maxBatchSize → one -32600 "batch request exceeds maximum (N) allowed
  *               number of requests", as CometBFT; an empty batch → -32600 (JSON-RPC spec).
  *
- * Routing as CometBFT: POST / is JSON-RPC (single or batch; an empty body at / lists the
- * endpoints as HTML); /<method>?args is the URI form for any HTTP method (id -1, errors
+ * Routing as CometBFT: POST / is JSON-RPC (single or batch; GET / lists the endpoints as HTML,
+ * an empty POST gets -32600 where CometBFT also answers HTML); /<method>?args is the URI form for any HTTP method (id -1, errors
  * with HTTP 500); a WebSocket-only method or unknown path over URI → 404 "Method not
  * found". Parse errors → HTTP 500, as CometBFT. Responses to batches are always arrays
  * (CometBFT unwraps a batch of one); a body of notifications only gets 204 No Content.
@@ -241,6 +241,7 @@ async function route (env: RouteEnv, cfg: HttpConfig, inp: HttpIn): Promise<Http
   const path = url.pathname
   if (path === '/') {
     if (inp.body.length === 0) {
+      if (method === 'POST') return json(200, errorResponse(null, RPC_INVALID_REQUEST, 'empty request body'))
       return { status: 200, headers: { 'Content-Type': 'text/html' }, body: endpointsHtml(inp.headers.host ?? 'localhost') }
     }
     let text: string

@@ -6,7 +6,7 @@
  *
  * Keys (binary; heights big-endian so LevelDB order is chain order):
  *   0x00 "height"                          → last indexed height (u64)
- *   0x01 hash[32]                          → tx record {height, index, tx, result}
+ *   0x01 hash[32]                          → tx record {height, index, tx, result} (./index-records.ts)
  *   0x02 height u64 · index u32            → hash          (tx.height, block_results)
  *   0x03 tag · value · height · index      → hash          (each `index: true` tx attribute)
  *   0x04 height u64                        → block record {events, validator updates, params, app hash, numTxs}
@@ -28,14 +28,12 @@
  * ERR_RPC_TOO_MANY_RESULTS instead of exhausting memory.
  */
 import { ClassicLevel } from 'classic-level'
-import type { AppEvent, TxResult } from '../src/abci.ts'
-import { bool, bytes, decode, encode, list, optional, str, struct, uint } from '../src/codec/index.ts'
+import type { TxResult } from '../src/abci.ts'
 import { AidError } from '../src/errors.ts'
 import type { BlockResults } from '../src/node-api.ts'
-import {
-  ConsensusParamsSchema, MAX_TX_BYTES, MAX_TXS_PER_BLOCK, ValidatorUpdateSchema, txHash, type Block,
-} from '../src/types/index.ts'
+import { txHash, type Block } from '../src/types/index.ts'
 import type { IndexedTx } from './encode.ts'
+import { decodeBlockRecord, decodeTxRecord, encodeBlockRecord, encodeTxRecord } from './index-records.ts'
 import { conditionHolds, flattenEvents, valueMatcher, type Condition, type Query } from './query.ts'
 
 const ENC = { keyEncoding: 'view', valueEncoding: 'view' } as const
@@ -75,35 +73,6 @@ export interface Indexer {
   searchBlocks: (q: Query) => Promise<number[]>
   close: () => Promise<void>
 }
-
-// ---- records -------------------------------------------------------------------------------
-
-const MAX_STR = 1024 * 1024
-const EventSchema = struct('IndexedEvent', {
-  type: str({ max: MAX_STR }),
-  attributes: list(struct('IndexedAttribute', { key: str({ max: MAX_STR }), value: str({ max: MAX_STR }), index: bool }), { max: 100_000 }),
-})
-const TxResultSchema = struct('IndexedTxResult', {
-  code: uint(),
-  codespace: str({ max: MAX_STR }),
-  log: str({ max: MAX_STR }),
-  data: bytes({ max: 16 * 1024 * 1024 }),
-  events: list(EventSchema, { max: 100_000 }),
-})
-const TxRecordSchema = struct('IndexedTx', {
-  height: uint(),
-  index: uint(),
-  tx: bytes({ max: MAX_TX_BYTES }),
-  result: TxResultSchema,
-})
-const BlockRecordSchema = struct('IndexedBlock', {
-  numTxs: uint({ max: MAX_TXS_PER_BLOCK }),
-  events: list(EventSchema, { max: 100_000 }),
-  validatorUpdates: list(ValidatorUpdateSchema, { max: 10_000 }),
-  consensusParamUpdates: optional(ConsensusParamsSchema),
-  appHash: bytes({ max: 64 }),
-})
-const MAX_RECORD_BYTES = 64 * 1024 * 1024
 
 // ---- keys ----------------------------------------------------------------------------------
 
@@ -229,7 +198,7 @@ export async function openIndexer (opts: IndexerOptions): Promise<Indexer> {
   const getTxRecord = async (hash: Uint8Array): Promise<IndexedTx | undefined> => {
     const v = await db.get(key(T_TX, hash), ENC)
     if (v === undefined) return undefined
-    const r = decode(TxRecordSchema, v, { maxBytes: MAX_RECORD_BYTES })
+    const r = decodeTxRecord(v, `tx ${Buffer.from(hash).toString('hex')}`)
     return { hash, height: r.height, index: r.index, tx: r.tx, result: r.result }
   }
 
@@ -252,7 +221,7 @@ export async function openIndexer (opts: IndexerOptions): Promise<Indexer> {
           if (prevCode === 0) continue
         }
         seen.set(hk, i)
-        put(key(T_TX, hash), encode(TxRecordSchema, { height: h, index: i, tx, result }))
+        put(key(T_TX, hash), encodeTxRecord({ height: h, index: i, tx, result }))
         put(key(T_TX_HEIGHT, u64(h), u32(i)), hash)
         for (const ev of result.events) {
           if (ev.type === '') continue
@@ -264,7 +233,7 @@ export async function openIndexer (opts: IndexerOptions): Promise<Indexer> {
           }
         }
       }
-      put(key(T_BLOCK, u64(h)), encode(BlockRecordSchema, {
+      put(key(T_BLOCK, u64(h)), encodeBlockRecord({
         numTxs: block.txs.length,
         events: results.events,
         validatorUpdates: results.validatorUpdates,
@@ -291,14 +260,14 @@ export async function openIndexer (opts: IndexerOptions): Promise<Indexer> {
     if (!Number.isSafeInteger(h) || h < 1) return undefined
     const v = await db.get(key(T_BLOCK, u64(h)), ENC)
     if (v === undefined) return undefined
-    const b = decode(BlockRecordSchema, v, { maxBytes: MAX_RECORD_BYTES })
+    const b = decodeBlockRecord(v, `block ${h}`)
     const txResults: TxResult[] = []
     for await (const [, hash] of db.iterator({ ...ENC, gte: key(T_TX_HEIGHT, u64(h)), lt: key(T_TX_HEIGHT, u64(h + 1)) })) {
       const r = await getTxRecord(hash)
       if (r !== undefined) txResults.push(r.result)
     }
     return {
-      height: h, txResults, events: b.events as AppEvent[], validatorUpdates: b.validatorUpdates,
+      height: h, txResults, events: b.events, validatorUpdates: b.validatorUpdates,
       consensusParamUpdates: b.consensusParamUpdates, appHash: b.appHash,
     }
   }
@@ -347,7 +316,7 @@ export async function openIndexer (opts: IndexerOptions): Promise<Indexer> {
       const r = await getTxRecord(new Uint8Array(Buffer.from(hex, 'hex')))
       if (r === undefined) return []
       const events = flattenEvents(r.result.events, { 'tm.event': ['Tx'], 'tx.hash': [hex.toUpperCase()], 'tx.height': [String(r.height)] })
-      const ok = conds.every((c) => conditionHolds(c, valueMatcher(c), events))
+      const ok = conds.every((c) => c === hashCond || conditionHolds(c, valueMatcher(c), events))
       return ok ? [{ height: r.height, index: r.index, hash: r.hash }] : []
     }
     const range = heightRange(conds, 'tx.height')

@@ -160,3 +160,21 @@ t.test('persists on classic-level and resumes from its height', async (t) => {
   await ix.close()
   await t.rejects(openIndexer({}), /exactly one of path or db/)
 })
+
+t.test('a corrupt record is ERR_STORE_CORRUPT naming it', async (t) => {
+  const db = new MemoryLevel<Uint8Array, Uint8Array>({ keyEncoding: 'view', valueEncoding: 'view' })
+  t.teardown(() => db.close())
+  const ix = await openIndexer({ db: db as unknown as IndexDb })
+  const chain = buildChain(3)
+  for (const e of chain.entries) await ix.indexBlock(e.block, e.results)
+  const hash = txHash(chain.entries[1]!.block.txs[0]!)
+  const enc = { keyEncoding: 'view', valueEncoding: 'view' } as const
+  for (const bad of ['{"h":1}', 'not json', '{"h":-1,"i":0,"tx":"","r":{"c":0,"s":"","l":"","d":"","e":[]}}', '{"h":2,"i":0,"tx":"!!","r":{"c":0,"s":"","l":"","d":"","e":[]}}']) {
+    await db.put(Uint8Array.from([0x01, ...hash]), new TextEncoder().encode(bad), enc)
+    await t.rejects(ix.getTx(hash), { code: 'ERR_STORE_CORRUPT', message: new RegExp(`index record tx ${toHex(hash)}`) }, bad)
+  }
+  await db.put(Uint8Array.from([0x04, 0, 0, 0, 0, 0, 0, 0, 2]), new TextEncoder().encode('{"n":1}'), enc)
+  await t.rejects(ix.blockResults(2), { code: 'ERR_STORE_CORRUPT', message: /index record block 2/ })
+  await ix.close()
+})
+
