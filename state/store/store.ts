@@ -52,8 +52,13 @@ import { EMPTY_ROOT, type SmtProof, encodeProof, keyHashOf, valueHashOf } from '
 /** Node deletes gathered per prune batch (whole versions' stale records), so one prune never builds an unbounded batch. */
 const PRUNE_CHUNK = 20_000
 const ROOT_CACHE = 256
-/** Read hints kept per block; beyond this, reads are simply not remembered. */
-const MAX_HINTS = 1 << 17
+/**
+ * Read hints kept per block; beyond this, reads are simply not remembered. Values longer
+ * than MAX_HINT_VALUE are remembered as present only, so the map stays under ~40 MB even
+ * with 256-byte keys (a block reads ~5,000 distinct keys).
+ */
+const MAX_HINTS = 1 << 16
+const MAX_HINT_VALUE = 256
 
 function badOption (detail: string): AidError {
   return new AidError('ERR_SMT_BAD_OPTIONS', detail, 'openStateStore')
@@ -144,8 +149,8 @@ export async function openStateStore (opts: StateStoreOptions): Promise<StateSto
   let pending: WriteSet = new Map()
   /** Write sets handed to commit() and not yet written, oldest first. */
   const inflight: WriteSet[] = []
-  /** Committed values read since the last commit started, by hex key (bounded). */
-  let hints = new Map<string, Uint8Array | null>()
+  /** Committed values read since the last commit started, by hex key (bounded): the value, true (present, too long to keep) or null (absent). */
+  let hints = new Map<string, Uint8Array | true | null>()
   let closed = false
   let queue: Promise<unknown> = Promise.resolve()
 
@@ -280,7 +285,7 @@ export async function openStateStore (opts: StateStoreOptions): Promise<StateSto
       for (const [hex, { key, value }] of work) {
         const prior = known.get(hex)
         // A write of the value the key already has changes nothing: leave it out.
-        if (prior !== undefined && (value === null ? prior === null : prior !== null && equalBytes(prior, value))) continue
+        if (prior !== undefined && (value === null ? prior === null : prior !== null && prior !== true && equalBytes(prior, value))) continue
         changed.push({ key, value })
         const keyHash = keyHashOf(key)
         items.push({ keyHash, key, value, valueHash: value === null ? null : valueHashOf(value), known: prior !== undefined && prior !== null })
@@ -357,7 +362,9 @@ export async function openStateStore (opts: StateStoreOptions): Promise<StateSto
     const quiet = inflight.length === 0
     const raw = await db.get(valueKey(key), ENC)
     const value = raw === undefined ? null : plain(raw)
-    if (quiet && inflight.length === 0 && meta.latest === before && hints.size < MAX_HINTS) hints.set(hexOf(key), value)
+    if (quiet && inflight.length === 0 && meta.latest === before && hints.size < MAX_HINTS) {
+      hints.set(hexOf(key), value === null || value.length <= MAX_HINT_VALUE ? value : true)
+    }
     return value
   }
 

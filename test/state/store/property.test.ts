@@ -39,7 +39,8 @@ async function runCase (t: Test, seed: number): Promise<void> {
     if (x < 0.62 && r.next() < 0.5) await store.get(b(k))
     if (x < 0.45) {
       const cur = current(k)
-      const v = cur !== null && r.next() < 0.1 ? cur : r.next() < 0.05 ? new Uint8Array(0) : r.bytes(1 + r.int(20))
+      // Sometimes the same value again, an empty one, or one too long to keep as a read hint.
+      const v = cur !== null && r.next() < 0.1 ? cur : r.next() < 0.05 ? new Uint8Array(0) : r.bytes(r.next() < 0.05 ? 300 : 1 + r.int(20))
       store.set(b(k), v)
       pending.set(k, v)
     } else if (x < 0.62) {
