@@ -8,8 +8,10 @@
  * Event pipeline (CometBFT's IndexerService + EventBus, in one ordered queue): the node's
  * events are taken in order; a NewBlock is first indexed (so that a client that sees a Tx
  * event can at once find it with `tx`), then CometBFT's events for it are published. On
- * start the indexer catches up from the node's stores (blocks + results) before any new
- * event is handled, so a crash between commit and indexing leaves no gap.
+ * start, and before any block that would leave a gap, the indexer catches up from the
+ * node's stores (blocks + results), so a crash between commit and indexing, or a failed
+ * index write, leaves no hole. Without stored results (NodeBackend.loadBlockResults) a gap
+ * cannot be filled: it is logged and later blocks are indexed anyway.
  *
  *   const rpc = createRpcServer({ laddr: 'tcp://127.0.0.1:26657' }, { backend, indexer })
  *   await rpc.start(); …; await rpc.stop()
@@ -26,7 +28,7 @@ import type { RouteEnv } from './env.ts'
 import { busMessagesFor, createEventBus, type EventBus } from './events.ts'
 import { createRateLimiter, DEFAULT_CORS, handleHttp, type CorsOptions, type HttpIn, type HttpOut, type RateLimitOptions } from './http.ts'
 import type { Indexer } from './indexer.ts'
-import type { RpcResponse } from './jsonrpc.ts'
+import { errorResponse, RPC_INVALID_REQUEST, type RpcResponse } from './jsonrpc.ts'
 import { callJson } from './routes.ts'
 import { genesisChunksOf } from './routes-chain.ts'
 import { createWsHandler, type WsHandler } from './ws.ts'
@@ -182,44 +184,44 @@ export function createRpcServer (options: RpcServerOptions, deps: RpcServerDeps)
     queue = queue.then(task).catch((err: unknown) => { logger.error('event pipeline failed', { err }) })
   }
   const appVersion = (): number => deps.backend.nodeInfo().protocolVersion.app
+  let warnedGap = 0
+  /** Indexes heights (indexer.height(), upTo] from the node's stores, as far as they go. */
+  const catchUp = async (upTo: number): Promise<void> => {
+    const indexer = env.indexer
+    if (indexer === undefined || indexer.height() >= upTo) return
+    const blocks = deps.backend.blocks
+    const from = Math.max(indexer.height() + 1, blocks.base())
+    if (from > indexer.height() + 1) logger.warn('indexer is behind the pruned block store', { indexed: indexer.height(), base: blocks.base() })
+    const load = deps.backend.loadBlockResults
+    if (load === undefined) {
+      if (warnedGap < upTo) logger.warn('blocks not indexed: the node keeps no block results to re-index from', { from, to: upTo })
+      warnedGap = upTo
+      return
+    }
+    for (let h = from; h <= upTo && !stopping; h++) {
+      const [block, results] = await Promise.all([blocks.loadBlock(h), load(h)])
+      if (block === undefined || results === undefined) {
+        logger.warn('cannot re-index: block or results missing', { height: h })
+        return
+      }
+      await indexer.indexBlock(block, results)
+    }
+  }
   const onNodeEvent = (ev: NodeEvent): void => {
     if (stopping) return
     enqueue(async () => {
       if (ev.type === 'NewBlock' && env.indexer !== undefined) {
+        const h = ev.block.header.height
         try {
+          await catchUp(h - 1) // a gap (a failed write, events lost before start) is filled from the stores first
           await env.indexer.indexBlock(ev.block, ev.results)
         } catch (err) {
-          logger.error('indexing failed', { height: ev.block.header.height, err })
+          logger.error('indexing failed', { height: h, err })
         }
       }
       if (!bus.hasSubscribers()) return
       for (const m of busMessagesFor(ev, appVersion())) bus.publish(m)
     })
-  }
-  const catchUp = async (): Promise<void> => {
-    const indexer = env.indexer
-    if (indexer === undefined) return
-    const blocks = deps.backend.blocks
-    const top = blocks.height()
-    let from = Math.max(indexer.height() + 1, blocks.base())
-    if (indexer.height() + 1 < blocks.base() && indexer.height() < top) {
-      logger.warn('indexer is behind the pruned block store', { indexed: indexer.height(), base: blocks.base() })
-    }
-    if (from > top) return
-    const load = deps.backend.loadBlockResults
-    if (load === undefined) {
-      logger.warn('blocks not indexed: the node keeps no block results to re-index from', { from, to: top })
-      return
-    }
-    for (; from <= top && !stopping; from++) {
-      const [block, results] = await Promise.all([blocks.loadBlock(from), load(from)])
-      if (block === undefined || results === undefined) {
-        logger.warn('cannot re-index: block or results missing', { height: from })
-        return
-      }
-      await indexer.indexBlock(block, results)
-    }
-    logger.info('indexer caught up', { height: indexer.height() })
   }
 
   // ---- HTTP ----------------------------------------------------------------------------------
@@ -275,15 +277,24 @@ export function createRpcServer (options: RpcServerOptions, deps: RpcServerDeps)
       if (server !== undefined) throw new AidError('ERR_RPC_INVALID_OPTIONS', 'server already started', 'start')
       stopping = false
       unsubscribe = deps.backend.subscribe(onNodeEvent)
-      const caughtUp = catchUp()
-      queue = queue.then(() => caughtUp).catch((err: unknown) => { logger.error('indexer catch-up failed', { err }) })
+      enqueue(async () => {
+        const before = env.indexer?.height() ?? 0
+        await catchUp(deps.backend.blocks.height())
+        const after = env.indexer?.height() ?? 0
+        if (after > before) logger.info('indexer caught up', { from: before + 1, to: after })
+      })
       const s = createServer({ maxHeaderSize: maxHeaderBytes, requestTimeout: readTimeoutMs, headersTimeout: readTimeoutMs }, onRequest)
       if (maxOpenConnections > 0) s.maxConnections = maxOpenConnections
       ws = createWsHandler(env, wsCfg)
       const wsh = ws
       s.on('upgrade', (req, socket, head) => wsh.handleUpgrade(req, socket, head))
-      s.on('clientError', (_err, socket) => {
-        if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n')
+      s.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+        // Malformed HTTP never reaches a handler: answer it here, still as JSON-RPC.
+        const [status, text, data] = err.code === 'HPE_HEADER_OVERFLOW'
+          ? [431, 'Request Header Fields Too Large', `request head exceeds ${maxHeaderBytes} bytes`]
+          : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'Request Timeout', 'request not received in time'] : [400, 'Bad Request', 'malformed HTTP request']
+        const body = JSON.stringify(errorResponse(null, RPC_INVALID_REQUEST, data))
+        if (socket.writable) socket.end(`HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
         else socket.destroy()
       })
       await new Promise<void>((resolve, reject) => {
