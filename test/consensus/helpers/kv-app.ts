@@ -42,10 +42,23 @@ function bodyOf (tx: Uint8Array): string | null {
   return env.ok ? dec.decode(env.value.body) : null
 }
 
-export function createKvApp (disk: KvDisk): KvApp {
+export interface KvAppOptions {
+  /** When the block's state reaches the disk: at commit (classic ABCI, default) or already in finalizeBlock (as state/app.ts does). */
+  persistAt?: 'commit' | 'finalize'
+}
+
+export function createKvApp (disk: KvDisk, opts: KvAppOptions = {}): KvApp {
   const calls: Record<string, number> = {}
   const count = (m: string): void => { calls[m] = (calls[m] ?? 0) + 1 }
   let pending: { height: number, appHash: Uint8Array, sets: Array<[string, string]>, txs: string[] } | null = null
+  const persist = (): void => {
+    if (pending === null) return
+    for (const [k, v] of pending.sets) disk.entries.set(k, v)
+    for (const t of pending.txs) if (!disk.committed.has(t)) disk.committed.set(t, pending.height)
+    disk.height = pending.height
+    disk.appHash = pending.appHash
+    pending = null
+  }
 
   const info = async (): Promise<AppInfo> => {
     count('info')
@@ -123,17 +136,12 @@ export function createKvApp (disk: KvDisk): KvApp {
       }
       for (const ev of req.misbehavior) h = sha256Concat(h, evidenceHash(ev))
       pending = { height: req.height, appHash: h, sets, txs }
+      if (opts.persistAt === 'finalize') persist()
       return { txResults, events: [{ type: 'block', attributes: [{ key: 'height', value: String(req.height), index: true }] }], validatorUpdates, consensusParamUpdates: null, appHash: h }
     },
     commit: async () => {
       count('commit')
-      if (pending !== null) {
-        for (const [k, v] of pending.sets) disk.entries.set(k, v)
-        for (const t of pending.txs) if (!disk.committed.has(t)) disk.committed.set(t, pending.height)
-        disk.height = pending.height
-        disk.appHash = pending.appHash
-        pending = null
-      }
+      persist()
       return { retainHeight: 0 }
     },
     query: async (req) => {
