@@ -11,7 +11,7 @@ import { openIndexer, type IndexDb } from '../../rpc/indexer.ts'
 import { evidenceJson } from '../../rpc/encode.ts'
 import { createRpcServer } from '../../rpc/server.ts'
 import { createFakeBackend } from './helpers/fake-backend.ts'
-import { get, post, startHarness, type Harness } from './helpers/setup.ts'
+import { post, startHarness, type Harness } from './helpers/setup.ts'
 
 const body = (method: string, params?: unknown, id: unknown = 1): string => JSON.stringify({ jsonrpc: '2.0', id, method, params })
 

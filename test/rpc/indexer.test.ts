@@ -4,7 +4,7 @@
  * tx.hash); bounded scans/results; CometBFT's duplicate-hash rule; persistence and resume
  * on classic-level; escaping of arbitrary attribute values.
  */
-import t, { type Test } from 'tap'
+import t from 'tap'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -15,7 +15,7 @@ import { openIndexer, type Indexer, type IndexDb } from '../../rpc/indexer.ts'
 import { parseQuery } from '../../rpc/query.ts'
 import { buildChain, type Chain } from './helpers/fixtures.ts'
 
-async function withIndexer (t: Test, chain: Chain, fn: (ix: Indexer) => Promise<void>, opts: { maxScan?: number, maxResults?: number } = {}): Promise<void> {
+async function withIndexer (chain: Chain, fn: (ix: Indexer) => Promise<void>, opts: { maxScan?: number, maxResults?: number } = {}): Promise<void> {
   const db = new MemoryLevel<Uint8Array, Uint8Array>({ keyEncoding: 'view', valueEncoding: 'view' })
   const ix = await openIndexer({ db: db as unknown as IndexDb, ...opts })
   for (const e of chain.entries) await ix.indexBlock(e.block, e.results)
@@ -32,7 +32,7 @@ const heightsOf = async (ix: Indexer, q: string): Promise<string[]> =>
 
 t.test('txs by hash, with height, index, tx and result', async (t) => {
   const chain = buildChain(6)
-  await withIndexer(t, chain, async (ix) => {
+  await withIndexer(chain, async (ix) => {
     t.equal(ix.height(), 6)
     const e = chain.entries[3]!
     const tx = e.block.txs[1]!
@@ -50,7 +50,7 @@ t.test('txs by hash, with height, index, tx and result', async (t) => {
 t.test('searches: attributes, ranges, AND, tm.event, tx.hash, tx.height', async (t) => {
   // heights 2..6 have 1..5 txs; tx i of a block has program by tx length, region 11010(i%3)
   const chain = buildChain(6)
-  await withIndexer(t, chain, async (ix) => {
+  await withIndexer(chain, async (ix) => {
     const all = chain.entries.flatMap((e) => e.block.txs.map((_, i) => `${e.block.header.height}/${i}`))
     t.same(await heightsOf(ix, "tm.event = 'Tx'"), all, 'every tx, in (height, index) order')
     t.same(await heightsOf(ix, "tm.event = 'NewBlock'"), [], 'no tx is a NewBlock')
@@ -81,7 +81,7 @@ t.test('searches: attributes, ranges, AND, tm.event, tx.hash, tx.height', async 
 
 t.test('blocks by height and block events', async (t) => {
   const chain = buildChain(6)
-  await withIndexer(t, chain, async (ix) => {
+  await withIndexer(chain, async (ix) => {
     const b = async (q: string): Promise<number[]> => ix.searchBlocks(parseQuery(q))
     t.same(await b("tm.event = 'NewBlock'"), [1, 2, 3, 4, 5, 6])
     t.same(await b("tm.event = 'Tx'"), [])
@@ -99,12 +99,12 @@ t.test('blocks by height and block events', async (t) => {
 
 t.test('scans and results are bounded', async (t) => {
   const chain = buildChain(6)
-  await withIndexer(t, chain, async (ix) => {
+  await withIndexer(chain, async (ix) => {
     await t.rejects(ix.searchTxs(parseQuery("tm.event = 'Tx'")), /the query matches more than 5/)
     await t.rejects(ix.searchTxs(parseQuery('message.action EXISTS')), { code: 'ERR_RPC_TOO_MANY_RESULTS' })
     t.same((await ix.searchTxs(parseQuery('tx.height = 3'))).length, 2, 'a narrow query still works')
   }, { maxResults: 5, maxScan: 1000 })
-  await withIndexer(t, chain, async (ix) => {
+  await withIndexer(chain, async (ix) => {
     await t.rejects(ix.searchTxs(parseQuery('disbursement.amount > 0')), /scans more than 4/)
     t.same((await ix.searchTxs(parseQuery("disbursement.region = '110102' AND tx.height = 4"))).length, 1, 'exact value seeks to the height range')
   }, { maxScan: 4 })
@@ -118,7 +118,7 @@ t.test('a failed tx does not overwrite an earlier successful one with the same h
   const failing = Uint8Array.from([0xee, 1, 2])
   chain.append([failing], { txResults: [{ code: 9, codespace: 'x', log: 'first', data: new Uint8Array(0), events: [] }] })
   chain.append([failing], { txResults: [{ code: 10, codespace: 'x', log: 'second', data: new Uint8Array(0), events: [] }] })
-  await withIndexer(t, chain, async (ix) => {
+  await withIndexer(chain, async (ix) => {
     const r = await ix.getTx(txHash(tx))
     t.equal(r?.height, 3, 'the successful inclusion stays')
     t.equal(r?.result.code, 0)
@@ -133,7 +133,7 @@ t.test('attribute values with any bytes are escaped, and heights are skipped onc
   chain.append(odd.map((_, i) => utf8(`odd ${i}`)), {
     txResults: odd.map((v) => ({ code: 0, codespace: '', log: '', data: new Uint8Array(0), events: [{ type: 'weird', attributes: [{ key: 'v', value: v, index: true }] }] })),
   })
-  await withIndexer(t, chain, async (ix) => {
+  await withIndexer(chain, async (ix) => {
     for (const [i, v] of odd.entries()) {
       if (v.includes("'")) continue
       t.same(await heightsOf(ix, `weird.v = '${v}'`), [`2/${i}`], JSON.stringify(v.slice(0, 10)))
