@@ -15,6 +15,9 @@ import { compareStores, createTestnet, waitFor } from './harness.ts'
 import { addStranger, rawPeerKey, startRawPeer } from './peers.ts'
 import { rpcGet } from './probes.ts'
 
+// Process start-up alone can take tens of seconds on a loaded machine; every wait inside is bounded.
+t.setTimeout(600_000)
+
 t.test('admission: strangers are refused, junk senders dropped, the chain goes on', async (t) => {
   const started = Date.now()
   const junkKey = rawPeerKey()

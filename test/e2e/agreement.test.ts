@@ -8,6 +8,9 @@ import { compareChains, compareStores, createTestnet } from './harness.ts'
 
 const TARGET = 10
 
+// Process start-up alone can take tens of seconds on a loaded machine; every wait inside is bounded.
+t.setTimeout(600_000)
+
 t.test('4 validators agree on every block and app hash up to height 10', async (t) => {
   const started = Date.now()
   const net = await createTestnet({ validators: 4, label: 'agree' })

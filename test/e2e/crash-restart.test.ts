@@ -7,6 +7,9 @@
 import t from 'tap'
 import { compareChains, compareStores, createTestnet, waitFor, type E2ENode } from './harness.ts'
 
+// Process start-up alone can take tens of seconds on a loaded machine; every wait inside is bounded.
+t.setTimeout(600_000)
+
 t.test('kill -9 a validator: the rest commit; restarted, it block-syncs and rejoins', async (t) => {
   const started = Date.now()
   const net = await createTestnet({ validators: 4, label: 'crash' })
@@ -43,7 +46,7 @@ t.test('kill -9 a validator: the rest commit; restarted, it block-syncs and rejo
   const rejoinedAt = own[0] ?? syncTop
 
   const top = Math.max(...(await net.heights()))
-  await net.waitHeight(top + 3, { timeoutMs: 120_000 })
+  await net.waitHeight(top + 5, { timeoutMs: 120_000 })
   const live = await compareChains(net.nodes.map((n) => ({ name: n.name, probe: n.probe })), 1, top)
   t.same(live.mismatches, [], `live: same hashes at every height 1..${top} (${live.checked} compared, ${live.unknown} unknown to a log probe)`)
 

@@ -123,9 +123,14 @@ function track (child: ChildProcess): void {
 
 export type ProbeMode = 'auto' | 'rpc' | 'log'
 
+/**
+ * AIDLEDGER_E2E_PROBE: `rpc` (default) reads heights and hashes over JSON-RPC and fails a
+ * node that does not answer; `log` reads them from the JSON logs only; `auto` uses RPC when
+ * the node answers and its log otherwise.
+ */
 export function probeModeFromEnv (): ProbeMode {
   const m = process.env.AIDLEDGER_E2E_PROBE
-  return m === 'rpc' || m === 'log' ? m : 'auto'
+  return m === 'auto' || m === 'log' ? m : 'rpc'
 }
 
 export interface ExitInfo { code: number | null, signal: NodeJS.Signals | null }
@@ -225,11 +230,14 @@ export class E2ENode {
       this.chosen = this.logProbe
       return
     }
-    if (this.probeMode === 'rpc' || await rpcAnswers(this.rpcUrl)) {
+    if (this.probeMode === 'rpc') {
+      await waitFor(async () => await rpcAnswers(this.rpcUrl), {
+        timeoutMs: 30_000, what: `${this.name} to answer ${this.rpcUrl}/status`, abortIf: () => this.unexpectedExit,
+      })
       this.chosen = new RpcProbe(this.rpcUrl)
       return
     }
-    this.chosen = this.logProbe
+    this.chosen = await rpcAnswers(this.rpcUrl) ? new RpcProbe(this.rpcUrl) : this.logProbe
   }
 
   /** The live probe: RPC when the node serves it, else its log. */
