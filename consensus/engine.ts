@@ -205,12 +205,17 @@ export function createConsensusEngine (options: ConsensusEngineOptions, deps: Co
   let running = false
   let idleWaiters: Array<() => void> = []
 
+  /** Forgets queued inputs (stop, halt); whoever awaits them is released. */
+  const dropQueued = (): void => {
+    for (const item of queue.splice(0)) item.done()
+  }
+
   const halt = (err: unknown): void => {
     if (halted !== null) return
     halted = err instanceof Error ? err : new Error(String(err))
     log.error('consensus halted', { err: halted })
     cancelAllTimers()
-    queue.length = 0
+    dropQueued()
     emit({ type: 'halted', error: halted })
   }
 
@@ -303,6 +308,8 @@ export function createConsensusEngine (options: ConsensusEngineOptions, deps: Co
   }
 
   const walAppend = (record: WalRecord): void => { wal.append(record) }
+  /** The WAL keeps at most 128 characters of a peer id (libp2p ids are ~52). */
+  const walPeer = (peer: PeerId | null): string => (peer ?? '').slice(0, 128)
 
   const bufferFuture = (peer: PeerId, m: ChannelMessage): void => {
     future.push({ peer, m })
@@ -329,7 +336,7 @@ export function createConsensusEngine (options: ConsensusEngineOptions, deps: Co
     if (!replay && !deps.verify(proposer.pubKey, proposalSignBytes(chainId, p), p.signature)) {
       return misbehave(peer, 'invalid-signature', `proposal ${p.height}/${p.round} is not signed by the round's proposer`)
     }
-    if (!replay) walAppend({ type: 'received', value: { peer: peer ?? '', message: { type: 'proposal', value: p } } })
+    if (!replay) walAppend({ type: 'received', value: { peer: walPeer(peer), message: { type: 'proposal', value: p } } })
     me.blockIds.set(key, p.blockId)
     const entry = ensureBlock(me, p.blockId, p.round, maxBlockBytes())
     // No entry because the part-set header itself is impossible → the block is invalid (prevote nil).
@@ -349,7 +356,7 @@ export function createConsensusEngine (options: ConsensusEngineOptions, deps: Co
     const r = entry.assembler.addPart(m.part)
     if (!r.ok) return misbehave(peer, 'protocol', `block part: ${r.error.message}`)
     if (!replay) {
-      walAppend({ type: 'received', value: { peer: peer ?? '', message: { type: 'blockPart', value: { height: m.height, round: m.round, part: m.part } } } })
+      walAppend({ type: 'received', value: { peer: walPeer(peer), message: { type: 'blockPart', value: { height: m.height, round: m.round, part: m.part } } } })
     }
     if (r.value === 'complete') await onBlockComplete(me, entry)
   }
@@ -404,7 +411,7 @@ export function createConsensusEngine (options: ConsensusEngineOptions, deps: Co
       return misbehave(peer, 'invalid-signature', `vote ${v.type} ${v.height}/${v.round} from validator ${v.validatorIndex}`)
     }
     me.seenVotes.add(seenKey)
-    if (!replay && !me.decided) walAppend({ type: 'received', value: { peer: peer ?? '', message: { type: 'vote', value: v } } })
+    if (!replay && !me.decided) walAppend({ type: 'received', value: { peer: walPeer(peer), message: { type: 'vote', value: v } } })
     if (vid !== null && !me.blockIds.has(vid)) me.blockIds.set(vid, v.blockId)
     const res = me.driver.step({ kind: 'vote', vote: toCoreVote(v) })
     if (res.status === 'applied') {
@@ -749,7 +756,7 @@ export function createConsensusEngine (options: ConsensusEngineOptions, deps: Co
     })
     const me = newHeightState({ height, validators: s.validators, schedule, driver, self: selfAddress })
     hs = me
-    if (last !== null && last.height !== height - 1) last = await lastFromStore(s)
+    if (last === null || last.height !== height - 1) last = await lastFromStore(s)
 
     const rep = await wal.replayFrom(height)
     if (rep.status === 'ahead') {
@@ -919,7 +926,7 @@ export function createConsensusEngine (options: ConsensusEngineOptions, deps: Co
     unsubscribe?.()
     unsubscribe = null
     cancelAllTimers()
-    queue.length = 0
+    dropQueued()
     await idle()
     log.info('consensus stopped')
   }

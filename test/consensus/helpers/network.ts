@@ -22,6 +22,7 @@ import { createMempool, type Mempool } from '../../../consensus/mempool.ts'
 import { openPrivValidator, type PrivValidator } from '../../../consensus/privval.ts'
 import { openWal, type Wal } from '../../../consensus/wal.ts'
 import type { Transport } from '../../../src/transport.ts'
+import { systemClock, systemTimers } from '../../../src/clock.ts'
 import { FakeTime } from './fake-time.ts'
 import { createKvApp, createTxClient, newKvDisk, type KvApp, type KvDisk } from './kv-app.ts'
 import { MemoryNetwork } from './memory-transport.ts'
@@ -78,6 +79,8 @@ export interface TestNetOptions {
   powers?: number[]
   logLevel?: 'debug' | 'info' | 'warn' | 'error'
   initialHeight?: number
+  /** Real clock and timers (systemClock/systemTimers) instead of the fake ones. */
+  realTime?: boolean
   /** Wrap a node's transport (byzantine behaviour). */
   wrapTransport?: (node: TestNode, t: Transport) => Transport
 }
@@ -93,7 +96,7 @@ export class TestNet {
   readonly time = new FakeTime()
   readonly net = new MemoryNetwork()
   readonly nodes: TestNode[] = []
-  readonly genesis: EngineGenesis
+  genesis: EngineGenesis
   readonly client = createTxClient(CHAIN_ID, 200)
   private readonly log: Logger
 
@@ -109,6 +112,7 @@ export class TestNet {
     }
     this.log = opts.logLevel === undefined ? silentLogger : createLogger({ level: opts.logLevel, format: 'plain', now: () => this.time.now() })
     this.time.settle = () => this.settle()
+    if (opts.realTime === true) this.genesis.genesisTimeMs = Date.now() - 1000
     this.net.schedule = (ms, fn) => this.time.schedule(ms, fn)
   }
 
@@ -171,8 +175,8 @@ export class TestNet {
       mempool,
       evidencePool,
       transport,
-      clock: this.time,
-      timers: this.time,
+      clock: this.opts.realTime === true ? systemClock : this.time,
+      timers: this.opts.realTime === true ? systemTimers : this.time,
       verify,
       responseStore: createFinalizeResponseStore(node.dbs.responses as unknown as ResponseDb),
       logger: log,
@@ -228,7 +232,13 @@ export class TestNet {
 
   /** Runs fake time until `pred` holds; false if `maxMs` of fake time pass first. */
   async runUntil (pred: () => boolean, maxMs = 60_000): Promise<boolean> {
-    return await this.time.runUntil(pred, maxMs)
+    if (this.opts.realTime !== true) return await this.time.runUntil(pred, maxMs)
+    const end = Date.now() + maxMs
+    while (!pred()) {
+      if (Date.now() > end) return false
+      await new Promise((resolve) => setTimeout(resolve, 10))
+    }
+    return true
   }
 
   running (): TestNode[] {
