@@ -64,6 +64,8 @@ t.test('limits and errors', async (t) => {
   await t.rejects(openStateStore({}), { code: 'ERR_SMT_BAD_OPTIONS' })
   await t.rejects(openStateStore({ path: dir, cacheNodes: -1 }), { code: 'ERR_SMT_BAD_OPTIONS' })
   await t.rejects(openStateStore({ path: dir, keepRecent: 0 }), { code: 'ERR_SMT_BAD_OPTIONS' })
+  const utf8Db = { keyEncoding: () => ({ format: 'utf8' }), valueEncoding: () => ({ format: 'utf8' }) } as unknown as StoreDb
+  await t.rejects(openStateStore({ db: utf8Db }), { code: 'ERR_SMT_BAD_OPTIONS' })
   await close()
   t.equal(code(() => store.set(b('k'), b('v'))), 'ERR_STORE_CLOSED')
   await t.rejects(store.get(b('k')), { code: 'ERR_STORE_CLOSED' })
@@ -270,4 +272,31 @@ t.test('the node cache stays within its bound', async (t) => {
     await close()
     await cleanup()
   }
+})
+
+t.test('read hints: keys read before writing need no leaf reads, unchanged ones no work', async (t) => {
+  const { dir, cleanup } = await tempDir()
+  const { store, close } = await openWithDb(dir, { cacheNodes: 100_000 })
+  for (let i = 0; i < 2000; i++) store.set(b(`k${i}`), b(`v${i}`))
+  await store.commit() // every internal node is now cached; only leaves are read from disk
+  const misses = async (keys: number[], read: boolean, value: (i: number) => string): Promise<number> => {
+    if (read) for (const i of keys) await store.get(b(`k${i}`))
+    const before = store.stats().cacheMisses
+    for (const i of keys) store.set(b(`k${i}`), b(value(i)))
+    await store.commit()
+    return store.stats().cacheMisses - before
+  }
+  const blind = await misses([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], false, (i) => `w${i}`)
+  const hinted = await misses([11, 12, 13, 14, 15, 16, 17, 18, 19, 20], true, (i) => `w${i}`)
+  t.equal(blind, 10, 'blind updates read each old leaf')
+  t.equal(hinted, 0, 'updates of keys read first read no leaf')
+  const root = await store.rootHash()
+  const unchanged = await misses([30, 31, 32], true, (i) => `v${i}`)
+  t.equal(unchanged, 0)
+  t.equal(hex(await store.rootHash()), hex(root), 'writing the values keys already have changes nothing')
+  const expected: Array<[Uint8Array, Uint8Array]> = []
+  for (let i = 0; i < 2000; i++) expected.push([b(`k${i}`), b(i >= 1 && i <= 20 ? `w${i}` : `v${i}`)])
+  t.equal(hex(root), hex(referenceRoot(expected)))
+  await close()
+  await cleanup()
 })
