@@ -8,7 +8,11 @@ import { sign } from '../../src/crypto/ed25519.ts'
 import { sha256 } from '../../src/crypto/hash.ts'
 import { utf8 } from '../../src/bytes.ts'
 import type { Transport } from '../../src/transport.ts'
-import { voteSignBytes, type Vote } from '../../src/types/index.ts'
+import { concatBytes } from '../../src/bytes.ts'
+import { decode } from '../../src/codec/index.ts'
+import {
+  BlockSchema, encodeBlock, headerHash, makePartSet, proposalSignBytes, voteSignBytes, type Part, type Proposal, type Vote,
+} from '../../src/types/index.ts'
 import {
   decodeChannelMessage, encodeBlockPart, encodeBlocksync, encodeConsensus, encodeMempool, encodeVoteMessage,
 } from '../../consensus/messages.ts'
@@ -149,4 +153,60 @@ t.test('a partition without a quorum side stalls; healed, the network goes on wi
   for (let x = 1; x <= h + 3; x++) t.equal(new Set(tn.nodes.map((n) => n.blocks.get(x)?.hash)).size, 1, `one block at ${x}`)
   t.equal(tn.nodes[4]!.engine.status().validator, null, 'the full node is no validator')
   t.notOk(tn.nodes[4]!.events.some((e) => e.type === 'vote' && e.vote.validatorIndex >= 4), 'and never votes')
+})
+
+t.test('an equivocating proposer: a node that got the other block takes the agreed one once a quorum backs it', async (t) => {
+  let equivocatedAt = 0
+  const equivocator = (node: TestNode, inner: Transport): Transport => {
+    if (node.index !== 0 || node.key === null) return inner
+    const key = node.key
+    let held: { proposal: Proposal, except: string | undefined } | null = null
+    const parts: Part[] = []
+    return {
+      ...inner,
+      broadcast: (channel, data, except) => {
+        if (equivocatedAt !== 0 || (channel !== 'consensus' && channel !== 'block-parts')) return inner.broadcast(channel, data, except)
+        const m = decodeChannelMessage(channel, data)
+        if (!m.ok) return inner.broadcast(channel, data, except)
+        const v = m.value
+        if (v.channel === 'consensus' && v.message.type === 'proposal' && v.message.value.height >= 2) {
+          held = { proposal: v.message.value, except }
+          return
+        }
+        if (v.channel === 'block-parts' && held !== null) {
+          parts.push(v.message.value.part)
+          if (parts.length < held.proposal.blockId.partSetHeader.total) return
+          // all of block B: build B' (one ms later), sign a proposal for it, split the network
+          const b = decode(BlockSchema, concatBytes(...parts.map((p) => p.bytes)))
+          const b2 = { ...b, header: { ...b.header, time: b.header.time + 1 } }
+          const ps2 = makePartSet(encodeBlock(b2))
+          const p = held.proposal
+          const unsigned = { height: p.height, round: p.round, polRound: p.polRound, blockId: { hash: headerHash(b2.header), partSetHeader: ps2.header }, timestamp: p.timestamp }
+          const p2 = { ...unsigned, signature: sign(key, proposalSignBytes(CHAIN_ID, unsigned)) }
+          const send = (to: string, prop: Proposal, ps: Part[]): void => {
+            inner.send(to, 'consensus', encodeConsensus({ type: 'proposal', value: prop }))
+            for (const part of ps) inner.send(to, 'block-parts', encodeBlockPart({ type: 'part', value: { height: prop.height, round: prop.round, partSetHeader: prop.blockId.partSetHeader, part } }))
+          }
+          send('n1', p, parts)
+          send('n2', p, parts)
+          send('n3', p2, ps2.parts)
+          equivocatedAt = p.height
+          held = null
+        }
+      },
+    }
+  }
+  const tn = await TestNet.create(t, { validators: 4, wrapTransport: equivocator })
+  await tn.startAll()
+  t.ok(await tn.runUntil(() => equivocatedAt > 0 && tn.allAt(equivocatedAt + 2), 60_000), `all go on past the equivocation (heights ${tn.nodes.map((n) => n.height()).join(',')})`)
+  t.ok(equivocatedAt >= 2, `node 0 equivocated at height ${equivocatedAt}`)
+  for (let h = 1; h <= equivocatedAt + 2; h++) t.equal(new Set(tn.nodes.map((n) => n.blocks.get(h)?.hash)).size, 1, `one block at ${h}`)
+  const n3 = tn.nodes[3]!.events.filter((e) => e.type === 'complete-proposal' && e.height === equivocatedAt).length
+  t.ok(n3 >= 2, `n3 assembled both blocks of height ${equivocatedAt} (${n3} complete proposals)`)
+  const n3addr = toHex(tn.nodes[3]!.current!.privval!.address)
+  const own = tn.nodes[3]!.events.flatMap((e) => e.type === 'vote' && e.vote.height === equivocatedAt && toHex(e.vote.validatorAddress) === n3addr ? [e.vote] : [])
+  const committed = tn.nodes[3]!.blocks.get(equivocatedAt)?.hash
+  t.ok(own.some((v) => v.type === 'prevote' && v.round === 0 && toHex(v.blockId.hash) !== committed), 'n3 prevoted the block it got first')
+  const seen = await tn.nodes[3]!.current!.blockStore.loadSeenCommit(equivocatedAt)
+  t.equal(seen?.round, 0, 'and committed the agreed block in round 0')
 })
