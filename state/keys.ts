@@ -8,20 +8,56 @@ import { utf8 } from '../src/bytes.ts'
 
 const enc = (s: string): Uint8Array => utf8(s)
 
+function isAscii (s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false
+  return true
+}
+
+/**
+ * Concatenates key parts into one fresh array, writing string parts (prefixes, region
+ * codes, enum names: ASCII, so one byte a char, the same bytes as UTF-8) in place.
+ * Measured (300k keys a round, 3 rounds, loaded 2-core machine): K.person 0.14–0.34 M/s,
+ * K.auditCount(Entity.subject(…)) 0.14–0.21 M/s, K.count 0.08–0.11 M/s with the earlier
+ * Buffer.concat of TextEncoder outputs (copied once more into a Uint8Array); 1.1–2.9,
+ * 0.70–0.93 and 1.1–2.4 M/s this way. Key building was ~4.5 % of finalizeBlock's profile
+ * at 10^4 subjects (bench/state.ts).
+ */
 function cat (...parts: Array<Uint8Array | string>): Uint8Array {
-  return new Uint8Array(Buffer.concat(parts.map((p) => (typeof p === 'string' ? enc(p) : p))))
+  let n = 0
+  for (const p of parts) {
+    if (typeof p === 'string' && !isAscii(p)) return new Uint8Array(Buffer.concat(parts.map((x) => (typeof x === 'string' ? enc(x) : x))))
+    n += p.length
+  }
+  const out = new Uint8Array(n)
+  let o = 0
+  for (const p of parts) {
+    if (typeof p === 'string') {
+      for (let i = 0; i < p.length; i++) out[o++] = p.charCodeAt(i)
+    } else {
+      out.set(p, o)
+      o += p.length
+    }
+  }
+  return out
 }
 
 export function u32be (n: number): Uint8Array {
-  const b = Buffer.alloc(4)
-  b.writeUInt32BE(n)
-  return new Uint8Array(b)
+  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) {
+    // Same error as Buffer#writeUInt32BE (the earlier implementation) for out-of-range ids.
+    Buffer.alloc(4).writeUInt32BE(n)
+  }
+  return Uint8Array.of(n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff)
 }
 
 export function u64be (n: number): Uint8Array {
-  const b = Buffer.alloc(8)
-  b.writeBigUInt64BE(BigInt(n))
-  return new Uint8Array(b)
+  if (!Number.isSafeInteger(n) || n < 0) {
+    const b = Buffer.alloc(8)
+    b.writeBigUInt64BE(BigInt(n))
+    return new Uint8Array(b)
+  }
+  const hi = Math.floor(n / 0x100000000)
+  const lo = n >>> 0
+  return Uint8Array.of(hi >>> 24, (hi >>> 16) & 0xff, (hi >>> 8) & 0xff, hi & 0xff, lo >>> 24, (lo >>> 16) & 0xff, (lo >>> 8) & 0xff, lo & 0xff)
 }
 
 export function readU64be (b: Uint8Array, offset: number): number {
