@@ -8,7 +8,7 @@
  *      order, at most PRUNE_PER_BLOCK per block (the rest next block, same order);
  *   2. alert escalation by header time (ops/alerts.ts).
  */
-import { collectEntries, type AppStore } from './store-api.ts'
+import { scanWhile, type AppStore } from './store-api.ts'
 import { getRec, type Kv, type KvReader } from './kv.ts'
 import { K, readU64be } from './keys.ts'
 import { ParamsSchema, type Params } from './records.ts'
@@ -31,16 +31,12 @@ export async function loadParams (kv: KvReader): Promise<Params> {
 }
 
 export async function pruneReplay (store: AppStore, kv: Kv, height: number): Promise<number> {
-  const entries = await collectEntries(await store.iterate(K.replayExpiryPrefix(), { limit: PRUNE_PER_BLOCK }))
-  let n = 0
+  const entries = await scanWhile(store, K.replayExpiryPrefix(), PRUNE_PER_BLOCK, (key) => readU64be(key, 3) < height)
   for (const { key } of entries) {
-    const exp = readU64be(key, 3)
-    if (exp >= height) break
     kv.delete(key)
     kv.delete(K.replay(key.slice(11)))
-    n++
   }
-  return n
+  return entries.length
 }
 
 export async function beginBlock (store: AppStore, kv: Kv, block: BlockCtx): Promise<void> {

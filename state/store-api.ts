@@ -46,3 +46,34 @@ export async function collectEntries (it: Iterable<StoreEntry> | AsyncIterable<S
   for await (const e of it) out.push(e)
   return out
 }
+
+/**
+ * The entries under `prefix`, in key order, up to `max`, stopping before the first one
+ * `take` refuses: the same entries as iterating `max` and cutting at the first refusal,
+ * but read in growing pages (64, 256, … 4,096), so a due-index scan that finds nothing
+ * due reads one small page instead of `max` entries. Measured (bench/state.ts, 10^4
+ * subjects, ~35k live replay entries): the replay prune read 10,000 entries every block
+ * to find none expired, 56–99 ms of CPU and up to ~0.7 s of wall time a block.
+ */
+export async function scanWhile (
+  store: AppStore, prefix: Uint8Array, max: number, take: (key: Uint8Array) => boolean,
+): Promise<StoreEntry[]> {
+  const out: StoreEntry[] = []
+  let from: Uint8Array | undefined
+  let page = 64
+  while (out.length < max) {
+    const limit = Math.min(page, max - out.length)
+    const entries = await collectEntries(await store.iterate(prefix, from === undefined ? { limit } : { from, limit }))
+    for (const e of entries) {
+      if (!take(e.key)) return out
+      out.push(e)
+    }
+    if (entries.length < limit) return out
+    const last = (entries[entries.length - 1] as StoreEntry).key
+    // The next key after `last` in byte order: `last` followed by a zero byte.
+    from = new Uint8Array(last.length + 1)
+    from.set(last)
+    page = Math.min(page * 4, 4096)
+  }
+  return out
+}

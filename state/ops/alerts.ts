@@ -17,7 +17,7 @@ import { Entity, K, readU64be } from '../keys.ts'
 import { AlertSchema, AuditEntrySchema, CountSchema, type Alert } from '../records.ts'
 import { regionContains } from '../regions.ts'
 import { LEVEL_RANK, type BodyOf } from '../schema.ts'
-import { collectEntries, type AppStore } from '../store-api.ts'
+import { scanWhile, type AppStore } from '../store-api.ts'
 import { encode } from '../../src/codec/index.ts'
 
 export const ESCALATIONS_PER_BLOCK = 256
@@ -96,10 +96,8 @@ export async function alertResolve (ctx: ExecCtx, b: BodyOf<'alert.resolve'>): P
  * (the block's writes start empty), writes into the block overlay.
  */
 export async function escalateDueAlerts (store: AppStore, kv: Kv, block: BlockCtx): Promise<void> {
-  const due = await collectEntries(await store.iterate(K.alertDuePrefix(), { limit: ESCALATIONS_PER_BLOCK }))
+  const due = await scanWhile(store, K.alertDuePrefix(), ESCALATIONS_PER_BLOCK, (key) => readU64be(key, 3) < block.time)
   for (const { key } of due) {
-    const deadline = readU64be(key, 3)
-    if (deadline >= block.time) break
     const id = key.slice(11)
     kv.delete(key)
     const alert = await getRec(kv, AlertSchema, K.alert(id))
