@@ -15,6 +15,9 @@
  *                    meta record, a sorted flush and a store commit: the root is app_hash.
  *                    The store is committed here (its root is only known at commit), so
  *                    `commit` just resets the check-state and reports the retain height.
+ *                    Reads of the committed state go through a per-block ReadCache filled
+ *                    ahead by state/prefetch.ts (block-scoped: the store only changes at
+ *                    the flush), as do the proposal checks'.
  *   query            state/query.ts
  *
  * Determinism: header time is the only clock; integers only; overlays flush in key order;
@@ -30,9 +33,10 @@ import { beginBlock, DEFAULT_PARAMS, loadParams } from './block.ts'
 import { hex, type BlockCtx } from './context.ts'
 import { ENVELOPE_CODES, checkEnvelope, execTx, prepareTxs, recordReplay } from './execute.ts'
 import { applyGenesis, parseAppStateBytes } from './genesis.ts'
-import { getRec, Overlay, putRec, storeReader } from './kv.ts'
+import { getRec, Overlay, putRec, ReadCache, storeReader } from './kv.ts'
 import { K } from './keys.ts'
 import { MetaSchema, type Meta } from './records.ts'
+import { prefetchBlock } from './prefetch.ts'
 import { runQuery } from './query.ts'
 import { collectEntries, type AppStore } from './store-api.ts'
 import { resultName } from './codes.ts'
@@ -50,6 +54,12 @@ export interface SocialAppOptions {
   maxTxTtl?: number
   /** Blocks to keep below the latest (commit's retainHeight); 0 keeps everything. */
   retainBlocks?: number
+  /**
+   * Read the keys a block's txs will need ahead of running them, concurrently
+   * (state/prefetch.ts); default true. Results are the same either way; off only saves
+   * the planning work where reads cost nothing (an in-memory store).
+   */
+  readAhead?: boolean
 }
 
 export interface SocialApp extends Application {
@@ -59,6 +69,7 @@ export interface SocialApp extends Application {
 
 export function createSocialApp (opts: SocialAppOptions): SocialApp {
   const { store, verifier } = opts
+  const readAhead = opts.readAhead ?? true
   const reader = storeReader(store)
   let meta: Meta | null = null
   let metaLoaded = false
@@ -130,9 +141,11 @@ export function createSocialApp (opts: SocialAppOptions): SocialApp {
     async prepareProposal (req: PrepareProposalRequest): Promise<Uint8Array[]> {
       const m = await requireMeta()
       const block = await newBlock(m, req.height, req.time)
-      const scratch = new Overlay(reader)
+      const reads = new ReadCache(reader)
+      const scratch = new Overlay(reads)
       await beginBlock(store, scratch, block)
       const prepared = await prepareTxs(req.txs, verifier)
+      if (readAhead) await prefetchBlock(reads, prepared)
       const out: Uint8Array[] = []
       let size = 0
       for (const p of prepared) {
@@ -148,9 +161,11 @@ export function createSocialApp (opts: SocialAppOptions): SocialApp {
     async processProposal (req: ProcessProposalRequest): Promise<'accept' | 'reject'> {
       const m = await requireMeta()
       const block = await newBlock(m, req.height, req.time)
-      const scratch = new Overlay(reader)
+      const reads = new ReadCache(reader)
+      const scratch = new Overlay(reads)
       await beginBlock(store, scratch, block)
       const prepared = await prepareTxs(req.txs, verifier)
+      if (readAhead) await reads.prefetch(prepared.flatMap((p) => (p.opId === null ? [] : [K.replay(p.opId)])))
       for (const p of prepared) {
         const r = await checkEnvelope(scratch, block, p)
         if (r !== null) {
@@ -168,9 +183,12 @@ export function createSocialApp (opts: SocialAppOptions): SocialApp {
         throw new AidError('ERR_STORE_CORRUPT', `finalizeBlock at height ${req.height}, app is at ${m.lastHeight}`)
       }
       const block = await newBlock(m, req.height, req.time)
-      const kv = new Overlay(reader)
+      // Block-scoped read cache + read-ahead: see state/kv.ts ReadCache and state/prefetch.ts.
+      const reads = new ReadCache(reader)
+      const kv = new Overlay(reads)
       await beginBlock(store, kv, block)
       const prepared = await prepareTxs(req.txs, verifier)
+      if (readAhead) await prefetchBlock(reads, prepared)
       const txResults = []
       for (const p of prepared) txResults.push(await execTx(kv, block, p, 'deliver'))
       const next: Meta = { ...m, lastHeight: req.height, lastTime: req.time }

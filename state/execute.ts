@@ -15,7 +15,7 @@
  */
 import type { AppEvent, TxResult, TxSignatureVerifier } from '../src/abci.ts'
 import { tryDecode } from '../src/codec/index.ts'
-import { isAidError } from '../src/errors.ts'
+import { isAidError, type Result } from '../src/errors.ts'
 import { MAX_TX_BYTES } from '../src/types/primitives.ts'
 import { txHash, txSignBytes, TxEnvelopeSchema, type TxEnvelope } from '../src/types/tx.ts'
 import { sha256 } from '../src/crypto/hash.ts'
@@ -24,7 +24,7 @@ import { emit, hex, type BlockCtx, type ExecCtx, type Signer } from './context.t
 import { getRec, Overlay, putRec, type Kv } from './kv.ts'
 import { K } from './keys.ts'
 import { OfficeRefSchema, OfficeSchema, ReplaySchema } from './records.ts'
-import { BodySchema } from './schema.ts'
+import { BodySchema, type Body } from './schema.ts'
 import { dispatch } from './ops/index.ts'
 import { isOperator, loadValidators } from './ops/governance.ts'
 
@@ -36,17 +36,19 @@ export interface PreparedTx {
   opId: Uint8Array | null
   early: Rejection | null
   sigOk: boolean
+  /** The body decoded once here (its errors are reported after the envelope checks, in execTx). */
+  body: Result<Body> | null
 }
 
 /** Decodes envelopes and verifies all signatures in one batch. */
 export async function prepareTxs (raws: readonly Uint8Array[], verifier: TxSignatureVerifier): Promise<PreparedTx[]> {
   const out: PreparedTx[] = raws.map((raw) => {
-    const base = { raw, txHash: txHash(raw), env: null, signBytes: null, opId: null, sigOk: false }
+    const base = { raw, txHash: txHash(raw), env: null, signBytes: null, opId: null, sigOk: false, body: null }
     if (raw.length > MAX_TX_BYTES) return { ...base, early: reject('TX_TOO_LARGE', `${raw.length} > ${MAX_TX_BYTES} bytes`) }
     const r = tryDecode(TxEnvelopeSchema, raw, { maxBytes: MAX_TX_BYTES })
     if (!r.ok) return { ...base, early: reject('TX_MALFORMED', r.error.message) }
     const signBytes = txSignBytes(r.value)
-    return { ...base, env: r.value, signBytes, opId: sha256(signBytes), early: null }
+    return { ...base, env: r.value, signBytes, opId: sha256(signBytes), early: null, body: tryDecode(BodySchema, r.value.body) }
   })
   const items = out.filter((p) => p.env !== null)
   if (items.length > 0) {
@@ -112,7 +114,7 @@ export async function execTx (parent: Kv, block: BlockCtx, p: PreparedTx, mode: 
   const env = p.env as TxEnvelope
   const tx = new Overlay(parent)
   recordReplay(mode === 'deliver' ? parent : tx, p)
-  const decoded = tryDecode(BodySchema, env.body)
+  const decoded = p.body ?? tryDecode(BodySchema, env.body)
   if (!decoded.ok) return result(reject(bodyCodeFor(decoded.error.code), decoded.error.message), new Uint8Array(0), [])
   const signer = await resolveSigner(parent, env.signer)
   if ('rejected' in signer) return result(signer, new Uint8Array(0), [])
