@@ -223,6 +223,16 @@ export async function handleHttp (env: RouteEnv, cfg: HttpConfig, inp: HttpIn): 
   }
 }
 
+/**
+ * GET /ready — a readiness probe for load balancers (not JSON-RPC): 200 when the node is
+ * caught up and has enough peers to follow consensus, 503 with the reasons otherwise.
+ * Liveness stays the JSON-RPC `health` route, as in CometBFT.
+ */
+function readiness (env: RouteEnv): HttpOut {
+  const r = env.backend.readiness?.() ?? { ready: true, reasons: [] }
+  return json(r.ready ? 200 : 503, { ready: r.ready, reasons: r.reasons, ...(r.details ?? {}) })
+}
+
 async function route (env: RouteEnv, cfg: HttpConfig, inp: HttpIn): Promise<HttpOut> {
   const method = inp.method.toUpperCase()
   if (!cfg.limiter.take(inp.ip)) return json(429, errorResponse(null, RPC_SERVER_ERROR, 'rate limit exceeded'), { 'Retry-After': '1' })
@@ -256,6 +266,7 @@ async function route (env: RouteEnv, cfg: HttpConfig, inp: HttpIn): Promise<Http
     if (response === undefined) return { status: 204, headers: {}, body: '' }
     return json(parseError ? 500 : 200, response)
   }
+  if (path === '/ready') return readiness(env)
   if (path === '/websocket') {
     return json(400, errorResponse(null, RPC_INVALID_REQUEST, 'websocket: the client is not using the websocket protocol'))
   }

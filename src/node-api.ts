@@ -145,4 +145,14 @@ export interface NodeBackend {
   broadcastEvidence: (ev: DuplicateVoteEvidence) => Promise<EvidenceOutcome>
   /** Returns the unsubscribe function. Listeners are called synchronously, in order. */
   subscribe: (listener: NodeEventListener) => () => void
+  /** Readiness for load balancers (GET /ready): caught up and enough peers. Absent = always ready. */
+  readiness?: () => Readiness
+}
+
+export interface Readiness {
+  ready: boolean
+  /** Why not ready, in words an operator can act on; empty when ready. */
+  reasons: string[]
+  /** Figures behind the verdict (rendered as JSON fields). */
+  details?: Record<string, string | number | boolean>
 }

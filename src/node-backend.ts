@@ -158,6 +158,24 @@ export function createNodeBackend (p: NodeBackendParts): NodeBackend {
       const r = await p.evidencePool.addEvidence(ev)
       return r.status === 'invalid' ? { ok: false, error: r.error.message } : { ok: true }
     },
+    readiness: () => {
+      const st = engine.status()
+      const peers = p.transport.peers().length
+      let validators = 1
+      try { validators = engine.chainState().validators.validators.length } catch { /* before start */ }
+      // Enough peers to see +2/3 of the others' votes: ceil(2/3 of the other validators).
+      const minPeers = Math.ceil((2 * (validators - 1)) / 3)
+      const reasons: string[] = []
+      if (st.step === 'stopped') reasons.push('consensus is stopped')
+      if (st.catchingUp) reasons.push('catching up (block sync)')
+      if (st.latestBlockHeight === 0) reasons.push('no block committed yet')
+      if (peers < minPeers) reasons.push(`${peers} peers, need ${minPeers}`)
+      return {
+        ready: reasons.length === 0,
+        reasons,
+        details: { latest_block_height: String(st.latestBlockHeight), catching_up: st.catchingUp, peers, min_peers: minPeers },
+      }
+    },
     subscribe: (listener: NodeEventListener) => engine.subscribe((ev) => {
       const out = toNodeEvent(ev)
       if (out !== undefined) listener(out)
