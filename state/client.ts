@@ -192,7 +192,7 @@ export class PlainValueError extends Error {
  * A plain value (what a flag or JSON gives) into the typed value for `k`; encode() then
  * checks ranges and lengths. Integers: numbers or decimal strings; bools: true/false or
  * "true"/"false"; bytes: hex (0x optional); lists: arrays or comma-separated strings
- * ("" = empty); optional: null, undefined or "" = absent; structs: objects; unions:
+ * ("" or absent = empty); optional: null, undefined or "" = absent; structs: objects; unions:
  * {type, value}.
  */
 export function fromPlain (k: FieldKind, v: unknown, at: string): unknown {
@@ -221,7 +221,7 @@ export function fromPlain (k: FieldKind, v: unknown, at: string): unknown {
     case 'string':
       return typeof v === 'string' ? v : typeof v === 'number' && k.kind === 'region' ? String(v) : fail('expected a string')
     case 'list': {
-      const items = Array.isArray(v) ? v : typeof v === 'string' ? (v.trim() === '' ? [] : v.split(',').map((x) => x.trim())) : fail('expected a list')
+      const items = v === undefined ? [] : Array.isArray(v) ? v : typeof v === 'string' ? (v.trim() === '' ? [] : v.split(',').map((x) => x.trim())) : fail('expected a list')
       if (items.length > k.max) fail(`at most ${k.max} items, got ${items.length}`)
       return items.map((x, i) => fromPlain(k.item, x, `${at}[${i}]`))
     }

@@ -25,6 +25,9 @@ import { resetCommand } from './commands/reset.ts'
 import { startCommand } from './commands/start.ts'
 import { devnetCommand } from './commands/devnet.ts'
 import { packageVersion, versionCommand } from './commands/version.ts'
+import { keysCommands } from './commands/keys.ts'
+import { txCommands } from './commands/tx.ts'
+import { queryCommands } from './commands/query.ts'
 import { defaultAppState, validateAppState } from '../../state/genesis.ts'
 
 export type { CliHooks, CliIo, Command, CommandContext, OptionSpec, PositionalSpec } from './command.ts'
@@ -41,6 +44,9 @@ export const commandTable: Command[] = [
   showValidatorCommand,
   resetCommand,
   versionCommand,
+  ...keysCommands,
+  ...txCommands,
+  ...queryCommands,
 ]
 
 /** Add a command to the table `main` uses (throws on a duplicate name). */
