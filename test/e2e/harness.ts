@@ -121,6 +121,40 @@ function track (child: ChildProcess): void {
   }
 }
 
+/**
+ * A watchdog child (reaper.js) told about every node pid and the temp dir over a pipe; if
+ * this process dies without cleaning up (tap's timeout kill, SIGKILL, a crash), the pipe
+ * closes and the reaper SIGKILLs the nodes and removes the dir.
+ */
+export class Reaper {
+  private readonly child: ChildProcess
+  private closed = false
+
+  constructor () {
+    this.child = spawn(process.execPath, [REAPER], { stdio: ['pipe', 'ignore', 'ignore'], detached: true })
+    this.child.unref()
+    const stdin = this.child.stdin as (NodeJS.WritableStream & { unref?: () => void }) | null
+    stdin?.unref?.()
+    this.child.stdin?.on('error', () => {})
+  }
+
+  private send (line: string): void {
+    if (!this.closed) this.child.stdin?.write(`${line}\n`)
+  }
+
+  pid (pid: number | undefined): void { if (pid !== undefined) this.send(`pid ${pid}`) }
+  forget (pid: number | undefined): void { if (pid !== undefined) this.send(`forget ${pid}`) }
+  dir (path: string): void { this.send(`dir ${path}`) }
+  /** Everything is cleaned up: the reaper exits without touching anything. */
+  done (): void {
+    this.send('done')
+    this.closed = true
+    this.child.stdin?.end()
+  }
+}
+
+const REAPER = fileURLToPath(new URL('./reaper.js', import.meta.url))
+
 export type ProbeMode = 'auto' | 'rpc' | 'log'
 
 /**
@@ -145,6 +179,7 @@ export interface NodeSpec {
   validatorAddress: string
   /** Extra arguments for `start` (e.g. --log-level debug). */
   extraArgs?: string[]
+  reaper?: Reaper
 }
 
 export class E2ENode {
@@ -158,6 +193,7 @@ export class E2ENode {
   readonly log: LogReader
   readonly rpcUrl: string
   private readonly extraArgs: string[]
+  private readonly reaper: Reaper | undefined
   private child: ChildProcess | undefined
   private exitP: Promise<ExitInfo> | undefined
   /** Set while the harness expects the process to be running (an exit then is a failure). */
@@ -179,6 +215,7 @@ export class E2ENode {
     this.nodeId = spec.nodeId
     this.validatorAddress = spec.validatorAddress
     this.extraArgs = spec.extraArgs ?? []
+    this.reaper = spec.reaper
     this.logFile = join(spec.home, 'node.log')
     this.log = new LogReader(this.logFile)
     this.rpcUrl = `http://127.0.0.1:${spec.ports.rpc}`
@@ -199,17 +236,21 @@ export class E2ENode {
     this.runStartEntry = this.log.entries.length
     appendFileSync(this.logFile, `=== e2e harness: start #${this.starts} of ${this.name} at ${new Date().toISOString()} ===\n`)
     const fd = openSync(this.logFile, 'a')
+    // Own process group: a terminal's Ctrl-C goes to the harness, which stops the nodes itself.
     const child = spawn(process.execPath, [BIN, 'start', '--home', this.home, '--log-format', 'json', ...this.extraArgs], {
       stdio: ['ignore', fd, fd],
+      detached: true,
     })
     closeSync(fd)
     track(child)
+    this.reaper?.pid(child.pid)
     this.child = child
     this.expectRunning = true
     this.unexpectedExit = undefined
     this.chosen = undefined
     this.exitP = new Promise((resolve) => {
       child.once('exit', (code, signal) => {
+        this.reaper?.forget(child.pid)
         if (this.expectRunning) this.unexpectedExit = `${this.name} (pid ${child.pid ?? '?'}) exited unexpectedly: code ${String(code)} signal ${String(signal)}`
         resolve({ code, signal })
       })
@@ -322,11 +363,14 @@ export class Testnet {
   private readonly extra: E2ENode[] = []
   private destroyed = false
 
-  constructor (dir: string, result: TestnetResult, basePort: number, nodes: E2ENode[]) {
+  readonly reaper: Reaper
+
+  constructor (dir: string, result: TestnetResult, basePort: number, nodes: E2ENode[], reaper: Reaper) {
     this.dir = dir
     this.result = result
     this.basePort = basePort
     this.nodes = nodes
+    this.reaper = reaper
   }
 
   /** Every node the harness manages (the validators and any added later). */
@@ -386,12 +430,13 @@ export class Testnet {
       const print = o.print ?? ((m: string) => { process.stderr.write(m + '\n') })
       for (const n of this.all()) print(`--- ${n.name} (${n.logFile}) last lines ---\n${n.tail(60)}`)
     }
-    const keep = o.keep ?? process.env.AIDLEDGER_E2E_KEEP === '1'
+    const keep = o.keep ?? keepFromEnv()
     if (keep) {
       process.stderr.write(`e2e: kept ${this.dir}\n`)
-      return
+    } else {
+      await rm(this.dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 })
     }
-    await rm(this.dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 })
+    this.reaper.done()
   }
 }
 
@@ -403,8 +448,12 @@ export const operatorsOnlyAppState: DefaultAppState = (ctx) =>
  * Writes an N-validator testnet into a fresh temp dir on free ports. Nothing runs yet:
  * call `net.start()`. The caller owns `destroy()` (register it as a teardown first thing).
  */
-export async function createTestnet (o: TestnetOptions): Promise<Testnet> {
+const keepFromEnv = (): boolean => process.env.AIDLEDGER_E2E_KEEP === '1'
+
+export async function createTestnet (o: TestnetOptions & { keep?: boolean }): Promise<Testnet> {
   const dir = await mkdtemp(join(tmpdir(), `aidledger-e2e-${o.label}-`))
+  const reaper = new Reaper()
+  if (!(o.keep ?? keepFromEnv())) reaper.dir(dir)
   try {
     const basePort = await findBasePort(o.validators + 1)
     const result = await generateTestnet({
@@ -431,10 +480,12 @@ export async function createTestnet (o: TestnetOptions): Promise<Testnet> {
       nodeId: n.nodeId,
       validatorAddress: n.validatorAddress,
       ...(o.extraArgs === undefined ? {} : { extraArgs: o.extraArgs }),
+      reaper,
     }, mode))
-    return new Testnet(dir, result, basePort, nodes)
+    return new Testnet(dir, result, basePort, nodes, reaper)
   } catch (err) {
     await rm(dir, { recursive: true, force: true })
+    reaper.done()
     throw err
   }
 }

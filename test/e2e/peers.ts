@@ -41,7 +41,7 @@ export async function addStranger (net: Testnet, name = 'stranger', extraArgs: s
   cfg.rpc.rate_limit_per_ip = 0
   fastConsensus(cfg)
   await writeHome(homePaths(home), { config: cfg, genesis: net.result.genesis, nodeKey, privValidatorKey: generatePrivValidatorKey() })
-  return net.adopt(new E2ENode({ index, name, home, ports, nodeId: nodeKey.id, validatorAddress: '', extraArgs }, probeModeFromEnv()))
+  return net.adopt(new E2ENode({ index, name, home, ports, nodeId: nodeKey.id, validatorAddress: '', extraArgs, reaper: net.reaper }, probeModeFromEnv()))
 }
 
 /** A fresh node key for a raw peer (put its id in the validators' allow-list to let it in). */

@@ -51,6 +51,9 @@ function parse (): Options {
 
 const log = (msg: string): void => { process.stdout.write(`${msg}\n`) }
 
+/** How long a restarted validator may take to start and get back to the tip. */
+const CATCH_UP_BOUND_MS = 300_000
+
 interface Kill { atS: number, node: string, downMs: number, restartAt?: number, readyAfterMs?: number, tipAtRestart?: number, caughtUpMs?: number }
 
 interface TxStats {
@@ -94,10 +97,11 @@ async function run (net: Testnet, o: Options, offices: SoakOffices, stopRequeste
 
   const durationMs = o.minutes * 60_000
   const loadStart = Date.now()
-  const active = (): boolean => Date.now() - loadStart < durationMs && !stopRequested()
+  const active = (): boolean => Date.now() - loadStart < durationMs && !stopRequested() && problems.length === 0
   /** Nodes that are up and answered their first probe since their last start. */
   const ready = new Set<E2ENode>(nodes)
   let tip = Math.max(...(await net.heights()))
+  const tipAtLoadStart = tip
   let maxLagSteady = 0
   let maxLagAny = 0
   const catchingUp = new Map<E2ENode, Kill>()
@@ -172,43 +176,59 @@ async function run (net: Testnet, o: Options, offices: SoakOffices, stopRequeste
     }
   })()
 
-  // -- killer: every killEvery s, SIGKILL a random validator, restart it after a short pause
+  // -- killer: every killEvery s, SIGKILL a random validator and restart it after a short
+  // pause. One fault at a time (f = 1 of 4): a kill waits until the previous victim is
+  // back at the tip; a victim that does not get there within CATCH_UP_BOUND_MS is a failure.
+  let deferredKills = 0
+  let deferredMs = 0
   const killer = (async () => {
     let next = Date.now() + o.killEvery * 1000
+    let waitingSince: number | undefined
     while (active()) {
-      await delay(Math.min(500, Math.max(0, next - Date.now())))
+      await delay(250)
       if (Date.now() < next || !active()) continue
-      next += o.killEvery * 1000
+      const recovering = [...catchingUp.keys()].map((n) => n.name)
+      if (recovering.length > 0) {
+        waitingSince ??= Date.now()
+        if (Date.now() - waitingSince > CATCH_UP_BOUND_MS) {
+          problems.push(`${recovering.join(', ')} did not catch up to the tip within ${CATCH_UP_BOUND_MS / 1000} s of coming back (${await net.describeHeights()})`)
+          return
+        }
+        continue
+      }
+      if (waitingSince !== undefined) {
+        deferredKills += 1
+        deferredMs += Date.now() - waitingSince
+        waitingSince = undefined
+      }
       const victim = killPrng.pick(nodes)
       const downMs = killPrng.range(500, 3000)
       const k: Kill = { atS: Math.round(secs() * 10) / 10, node: victim.name, downMs }
       kills.push(k)
+      next = Date.now() + o.killEvery * 1000
       ready.delete(victim)
-      catchingUp.delete(victim)
       await victim.kill()
-      log(`[${secs().toFixed(0)}s] kill -9 ${victim.name}; restarting in ${downMs} ms`)
+      log(`[${secs().toFixed(0)}s] kill -9 ${victim.name} at height ${tip}; restarting in ${downMs} ms`)
       await delay(downMs)
-      const restartAt = Date.now()
-      k.restartAt = restartAt
+      k.restartAt = Date.now()
       victim.start()
       try {
-        await victim.ready(180_000)
+        await victim.ready(CATCH_UP_BOUND_MS)
       } catch (err) {
         problems.push(`${victim.name} did not come back after kill #${kills.length}: ${(err as Error).message}`)
         return
       }
-      k.readyAfterMs = Date.now() - restartAt
+      k.readyAfterMs = Date.now() - k.restartAt
       k.tipAtRestart = tip
       catchingUp.set(victim, k)
       ready.add(victim)
-      // A slow restart does not make the next kill come early: give it half a period at least.
-      next = Math.max(next, Date.now() + (o.killEvery * 1000) / 2)
     }
   })()
 
   await Promise.all([sampler, status, pump, killer])
   while (inflight > 0) await delay(100)
   const loadSecs = (Date.now() - loadStart) / 1000
+  const loadBlocks = tip - tipAtLoadStart
   log(`load phase over after ${loadSecs.toFixed(0)} s: ${kills.length} kills; waiting for every node to catch up`)
 
   // -- converge
@@ -295,10 +315,11 @@ async function run (net: Testnet, o: Options, offices: SoakOffices, stopRequeste
   log('================ soak summary ================')
   log(`seed            ${o.seed}   (replay: npm run soak -- --minutes ${o.minutes} --validators ${o.validators} --kill-every ${o.killEvery} --seed ${o.seed} --tx-rate ${o.txRate})`)
   log(`duration        load ${(loadSecs / 60).toFixed(2)} min; total ${(secs() / 60).toFixed(2)} min`)
-  log(`kills           ${kills.length} (${[...perNode].map(([n, c]) => `${n}×${c}`).join(' ')}); restart → "node started" avg ${avg(readies)} s, max ${max(readies)} s; caught up to the tip avg ${avg(catchUps)} s, max ${max(catchUps)} s`)
-  log(`heights         final ${finalHeights.join(' ') || '-'}; stores ${stored.heights.join(' ')}; ${target > 0 ? `${(loadSecs / Math.max(1, target)).toFixed(2)} s/block over the load phase` : ''}`)
+  log(`kills           ${kills.length} (${[...perNode].map(([n, c]) => `${n}×${c}`).join(' ')}); restart → RPC up avg ${avg(readies)} s, max ${max(readies)} s; → back at the tip avg ${avg(catchUps)} s, max ${max(catchUps)} s`)
+  if (deferredKills > 0) log(`                ${deferredKills} kills deferred ${(deferredMs / 1000).toFixed(0)} s in all, waiting for the previous victim to catch up`)
+  log(`heights         final ${finalHeights.join(' ') || '-'}; stores ${stored.heights.join(' ')}; ${loadBlocks} blocks in the load phase (${tipAtLoadStart} → ${tip}), ${loadBlocks > 0 ? (loadSecs / loadBlocks).toFixed(2) : '-'} s/block`)
   log(`compared        live (${nodes[0]?.probe.kind ?? '?'}) ${liveChecked} heights; stores ${stored.checked} heights × ${nodes.length} nodes (app hashes at ${stored.appHashesChecked})`)
-  log(`txs             sent ${tx.sent}, accepted ${tx.accepted}, rejected ${tx.rejected}, no answer ${tx.errors}, skipped ${tx.skipped}; committed ${ourCommitted} of ours (${committedTotal} in blocks, ${committedFailed} failed)`)
+  log(`txs             sent ${tx.sent}, accepted ${tx.accepted}, rejected ${tx.rejected}, no answer ${tx.errors}, skipped ${tx.skipped}; committed ${ourCommitted} of ours (${committedTotal} in blocks, ${committedFailed} failed); accepted but never committed ${tx.accepted - ourCommitted}`)
   if (tx.rejectCodes.size > 0) log(`rejections      ${[...tx.rejectCodes].slice(0, 5).map(([k, c]) => `${c}× ${k}`).join('; ')}`)
   log(`lag             max ${maxLagSteady} heights (nodes not recovering from a kill), ${maxLagAny} including restarted nodes`)
   log(`commits         avg ${blocksScanned > 0 ? (signersTotal / blocksScanned).toFixed(2) : '-'} precommits per last_commit over ${blocksScanned} blocks`)
@@ -318,7 +339,7 @@ async function main (): Promise<number> {
   }
   log(`soak: seed ${o.seed}, ${o.minutes} min, ${o.validators} validators, kill -9 every ${o.killEvery} s, ${o.txRate} tx/s`)
   const offices = soakOffices(o.seed)
-  const net = await createTestnet({ validators: o.validators, label: 'soak', appState: offices.appState })
+  const net = await createTestnet({ validators: o.validators, label: 'soak', appState: offices.appState, keep: o.keep })
   let stop = false
   const onSignal = (): void => {
     if (stop) process.exit(130) // second Ctrl-C: the exit hook SIGKILLs the nodes
