@@ -24,7 +24,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Config } from '../../src/config/config.ts'
 import type { DefaultAppState } from '../../src/config/genesis.ts'
-import { generateTestnet, testnetPorts, type NodePorts, type TestnetResult } from '../../src/config/testnet.ts'
+import { generateTestnet, PORT_STRIDE, testnetPorts, type NodePorts, type TestnetResult } from '../../src/config/testnet.ts'
 import { defaultAppState, validateAppState } from '../../state/genesis.ts'
 import { LogReader } from './logs.ts'
 import { LogProbe, RpcProbe, StoreProbe, rpcAnswers, type NodeProbe } from './probes.ts'
@@ -85,13 +85,16 @@ async function portFree (port: number): Promise<boolean> {
 
 /**
  * A base port such that node i's P2P, RPC and metrics ports (base+100·i, +1, +4) are all free
- * right now, for `count` nodes. Random in a high range so parallel test files rarely meet;
- * probed, so a taken port is skipped. (A port can still be taken between the probe and the
- * node's bind; `Testnet.startAll` reports that as an early exit with EADDRINUSE in the log.)
+ * right now, for `count` nodes. Random, so parallel test files rarely meet; probed, so a
+ * taken port is skipped; below Linux's ephemeral range (32768-60999), so an outgoing
+ * connection cannot take a killed node's port before it restarts. (A port can still be
+ * taken between the probe and the bind: the node then exits with EADDRINUSE in its log,
+ * and the wait that needed it fails with that log's tail.)
  */
 export async function findBasePort (count: number): Promise<number> {
+  const top = 32_000 - PORT_STRIDE * count
   for (let attempt = 0; attempt < 200; attempt++) {
-    const base = 20_000 + 10 * Math.floor(Math.random() * 3_000)
+    const base = 12_000 + 10 * Math.floor(Math.random() * ((top - 12_000) / 10))
     let ok = true
     for (let i = 0; i < count && ok; i++) {
       const p = testnetPorts(base, i)
