@@ -6,14 +6,16 @@
  *  - equivocate-proposer: for every proposal it makes, a second valid block (the first
  *    one minus its last tx, one millisecond later) with its own part set and a second
  *    signed proposal; peers in one half get the original, the other half the forgery;
- *  - double-prevote / double-precommit: for each own vote of that type, a conflicting vote
- *    (nil ↔ the block; a nil vote becomes a vote for a made-up block) goes to the other half.
+ *  - double-prevote / double-precommit / double-vote (both types): for each own vote of that
+ *    type, a conflicting vote (nil ↔ the block; a nil vote becomes a vote for a made-up
+ *    block) goes to the other half.
  *
  * Amnesia (the core's `prevoteIgnoringLock` fault) and twins (two nodes with one key and
  * separate privval states) need no wrapper: the runner sets the fault or starts two nodes.
  *
- * The halves are fixed per byzantine node: its peers in name order, alternately. A peer's
- * half never changes, so each peer sees one consistent story, as a real attacker would do.
+ * Who gets which story is a seeded coin per message slot (height, round, kind) and peer:
+ * each peer sees one consistent story within a slot, and the split changes from slot to
+ * slot, so over a run every partition of the peers into "original" and "forged" occurs.
  */
 import { equalBytes, toHex, utf8 } from '../../src/bytes.ts'
 import { decode, encode } from '../../src/codec/index.ts'
@@ -28,6 +30,7 @@ import {
   decodeChannelMessage, encodeBlockPart, encodeConsensus, encodeVoteMessage,
 } from '../../consensus/messages.ts'
 import { peekTag } from './binding.ts'
+import { streamSeed } from './rng.ts'
 import type { ByzantineBehavior } from './scenario.ts'
 
 export interface ByzantineStats {
@@ -41,6 +44,8 @@ export interface ByzantineOptions {
   key: Ed25519KeyPair
   /** This validator's address (20 bytes). */
   address: Uint8Array
+  /** Run seed: with the node's name it decides, per message slot, which peers get the forgery. */
+  seed: number
   stats?: ByzantineStats
 }
 
@@ -84,7 +89,9 @@ export function forgeProposal (chainId: string, key: Ed25519KeyPair, original: P
   const parts = makePartSet(encode(BlockSchema, forged))
   const blockId: BlockId = { hash: headerHash(forged.header), partSetHeader: parts.header }
   const timestamp = original.timestamp === block.header.time ? forged.header.time : original.timestamp
-  const unsigned = { height: original.height, round: original.round, polRound: original.polRound, blockId, timestamp }
+  // A fresh proposal (no proof-of-lock round), as if the proposer had no valid value: the
+  // strongest test of the receivers' locks.
+  const unsigned = { height: original.height, round: original.round, polRound: -1, blockId, timestamp }
   return { proposal: { ...unsigned, signature: sign(key, proposalSignBytes(chainId, unsigned)) }, parts, blockId }
 }
 
@@ -112,11 +119,13 @@ export function byzantineTransport (inner: Transport, opts: ByzantineOptions): T
   const stats = opts.stats ?? { forgedProposals: 0, forgedVotes: 0 }
   if (behavior === 'amnesia' || behavior === 'twins') return inner
 
-  /** Peers in the second half get the forged story. */
-  const secondHalf = (peer: PeerId): boolean => {
-    const all = [...new Set([...inner.peers(), peer])].sort()
-    return all.indexOf(peer) % 2 === 1
-  }
+  /**
+   * Whether `peer` gets the forged story for message slot `slot` (height/round/kind): a
+   * seeded coin per (slot, peer), so the halves differ from slot to slot but each peer sees
+   * one consistent story within a slot (a proposal and its parts share the slot).
+   */
+  const forgedFor = (peer: PeerId, slot: string): boolean =>
+    (streamSeed(opts.seed, `${inner.localPeerId}|${slot}|${peer}`) & 1) === 1
 
   // ---- equivocating proposer ----
   const collector = new PartCollector()
@@ -166,7 +175,7 @@ export function byzantineTransport (inner: Transport, opts: ByzantineOptions): T
         if (forged !== undefined && equalBytes(p.blockId.hash, forged.blockId.hash)) return undefined
         if (!ownProposals.has(hr)) ownProposals.set(hr, p)
         if (!equalBytes((ownProposals.get(hr) as Proposal).blockId.hash, p.blockId.hash)) return undefined
-        if (!secondHalf(peer)) return undefined
+        if (!forgedFor(peer, `${hr}/proposal`)) return undefined
         if (forged !== undefined) return encodeConsensus({ type: 'proposal', value: forged.proposal })
         let s = heldFor.get(hr)
         if (s === undefined) heldFor.set(hr, s = new Set())
@@ -180,7 +189,7 @@ export function byzantineTransport (inner: Transport, opts: ByzantineOptions): T
         if (own === undefined || !equalBytes(own.blockId.partSetHeader.hash, bp.partSetHeader.hash)) return undefined
         const bytes = collector.add(toHex(bp.partSetHeader.hash), bp.partSetHeader.total, bp.part)
         if (bytes !== undefined) tryForge(hr, bytes)
-        if (!secondHalf(peer)) return undefined
+        if (!forgedFor(peer, `${hr}/proposal`)) return undefined
         const forged = forgeries.get(hr)
         if (forged === undefined) return null
         if (justSent.delete(`${hr}|${peer}|${bp.part.index}`)) return null
@@ -193,8 +202,8 @@ export function byzantineTransport (inner: Transport, opts: ByzantineOptions): T
     // double votes
     if (m.channel !== 'votes') return undefined
     const v = m.message.value
-    const wanted = behavior === 'double-prevote' ? 'prevote' : 'precommit'
-    if (v.type !== wanted || !equalBytes(v.validatorAddress, address) || !secondHalf(peer)) return undefined
+    const wanted = behavior === 'double-vote' ? v.type : behavior === 'double-prevote' ? 'prevote' : 'precommit'
+    if (v.type !== wanted || !equalBytes(v.validatorAddress, address) || !forgedFor(peer, `${v.height}/${v.round}/${v.type}`)) return undefined
     stats.forgedVotes++
     return encodeVoteMessage({ type: 'vote', value: forgeConflictingVote(chainId, key, v) })
   }

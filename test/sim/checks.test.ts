@@ -21,6 +21,7 @@ import { decodeSigned } from './binding.ts'
 import { byzantineTransport, equivocalBlock, forgeConflictingVote, forgeProposal } from './byzantine.ts'
 import { addressHex, SafetyChecker, SimViolation } from './checks.ts'
 import { describeScenario, generateScenario, FAULT_MIXES } from './scenario.ts'
+import { streamSeed } from './rng.ts'
 
 const CHAIN = 'sim-test'
 const keys: Ed25519KeyPair[] = [0, 1, 2, 3].map((i) => keyPairFromSeed(sha256(utf8(`checks-test/${i}`))))
@@ -145,6 +146,42 @@ t.test('checker: honest double sign is a violation; byzantine ones are counted; 
   t.match(err.message, /n=4 mix=all/)
 })
 
+t.test('checker: lock discipline of honest validators', async (t) => {
+  const send = (c: SafetyChecker, v: Vote): void => c.onSend('n', 'votes', encodeVoteMessage({ type: 'vote', value: v }))
+  const polka = (c: SafetyChecker, h: number, r: number, id: BlockId, who = [0, 1, 2]): void => { for (const i of who) send(c, makeVote(i, 'prevote', h, r, id)) }
+
+  const ok = newChecker([addressHex(keyOf(3).publicKey)])
+  polka(ok, 1, 0, bid('A'))
+  send(ok, makeVote(0, 'precommit', 1, 0, bid('A'))) // locks validator 0 on A in round 0
+  send(ok, makeVote(0, 'prevote', 1, 1, nilBlockId())) // nil is always allowed
+  send(ok, makeVote(0, 'prevote', 1, 2, bid('A'))) // its own lock again
+  polka(ok, 1, 3, bid('B'), [1, 2, 3]) // a newer polka for B (byzantine 3 included)
+  send(ok, makeVote(0, 'prevote', 1, 4, bid('B'))) // L28 with vr = 3 ≥ lockedRound
+  send(ok, makeVote(0, 'prevote', 2, 0, bid('C'))) // a new height has no lock
+  send(ok, makeVote(3, 'precommit', 1, 5, bid('Z'))) // byzantine: not checked
+  t.strictSame(ok.violations, [], 'legal votes pass')
+
+  const bad = newChecker()
+  polka(bad, 1, 0, bid('A'))
+  send(bad, makeVote(0, 'precommit', 1, 0, bid('A')))
+  send(bad, makeVote(0, 'prevote', 1, 1, bid('B')))
+  t.equal(bad.violations[0]?.kind, 'lock')
+  t.match(bad.violations[0]?.detail, /locked on .* in round 0 prevoted .* at 1\/1 with no polka/)
+
+  const nopolka = newChecker()
+  send(nopolka, makeVote(0, 'prevote', 1, 0, bid('A')))
+  send(nopolka, makeVote(1, 'prevote', 1, 0, bid('A')))
+  send(nopolka, makeVote(0, 'precommit', 1, 0, bid('A')))
+  t.equal(nopolka.violations[0]?.kind, 'lock')
+  t.match(nopolka.violations[0]?.detail, /without a polka/)
+
+  const counted = newChecker()
+  // own votes reach the checks through the engine's counted-vote events too
+  for (const i of [0, 1, 2]) counted.onCountedVote('n', makeVote(i, 'prevote', 1, 0, bid('A')))
+  send(counted, makeVote(1, 'precommit', 1, 0, bid('A')))
+  t.strictSame(counted.violations, [])
+})
+
 t.test('checker: agreement and app-hash splits among honest nodes', async (t) => {
   const c = newChecker()
   c.onFinalize('n0', 1, sha256(utf8('A')), sha256(utf8('app1')))
@@ -214,36 +251,48 @@ t.test('byzantine forgeries: a second valid block and proposal; a conflicting vo
   t.equal(forgeConflictingVote(CHAIN, keyOf(1), nilVote).blockId.hash.length, 32, 'a nil vote conflicts with a made-up block')
 })
 
-t.test('byzantine transport: halves get different stories', async (t) => {
+t.test('byzantine transport: per-slot halves get different stories', async (t) => {
   const sent: Array<{ peer: PeerId, channel: ChannelId, data: Uint8Array }> = []
+  const peers = ['n1', 'n2', 'n3']
   const inner: Transport = {
     localPeerId: 'n0',
-    peers: () => ['n1', 'n2', 'n3'],
+    peers: () => peers,
     send: (peer, channel, data) => { sent.push({ peer, channel, data }); return true },
     broadcast: () => {},
     subscribe: () => () => {},
     reportMisbehavior: () => {},
   }
+  const forgedFor = (seed: number, slot: string, peer: string): boolean => (streamSeed(seed, `n0|${slot}|${peer}`) & 1) === 1
+  // a seed whose split for the slots used below is not all-or-nothing
+  const mixed = (seed: number, slot: string): boolean => new Set(peers.map((p) => forgedFor(seed, slot, p))).size === 2
+  let seed = 1
+  while (!mixed(seed, '2/0/prevote') || !mixed(seed, '1/0/proposal')) seed++
   const stats = { forgedProposals: 0, forgedVotes: 0 }
   const addr = (valSet.validators[0] as { address: Uint8Array }).address
-  const dv = byzantineTransport(inner, { behavior: 'double-prevote', chainId: CHAIN, key: keyOf(0), address: addr, stats })
+  const dv = byzantineTransport(inner, { behavior: 'double-prevote', chainId: CHAIN, key: keyOf(0), address: addr, seed, stats })
   dv.broadcast('votes', encodeVoteMessage({ type: 'vote', value: makeVote(0, 'prevote', 2, 0, bid('A')) }))
   dv.broadcast('votes', encodeVoteMessage({ type: 'vote', value: makeVote(0, 'precommit', 2, 0, bid('A')) }))
-  const prevotes = sent.filter((s) => s.channel === 'votes').map((s) => {
+  const got = sent.filter((s) => s.channel === 'votes').map((s) => {
     const r = decodeChannelMessage('votes', s.data)
     if (!r.ok || r.value.channel !== 'votes') throw new Error('bad')
-    return `${s.peer}:${r.value.message.value.type}:${r.value.message.value.blockId.hash.length}`
+    const v = r.value.message.value
+    t.ok(verify(keyOf(0).publicKey, voteSignBytes(CHAIN, v), v.signature), 'every vote sent is validly signed')
+    return `${s.peer}:${v.type}:${v.blockId.hash.length}`
   })
-  t.strictSame(prevotes, ['n1:prevote:32', 'n2:prevote:0', 'n3:prevote:32', 'n1:precommit:32', 'n2:precommit:32', 'n3:precommit:32'])
-  t.equal(stats.forgedVotes, 1)
+  t.strictSame(got, [
+    ...peers.map((p) => `${p}:prevote:${forgedFor(seed, '2/0/prevote', p) ? 0 : 32}`),
+    ...peers.map((p) => `${p}:precommit:32`),
+  ], 'the forged half gets nil instead of the block; precommits untouched')
+  t.equal(stats.forgedVotes, peers.filter((p) => forgedFor(seed, '2/0/prevote', p)).length)
 
   sent.length = 0
   const txs = [makeTx(CHAIN, client, 'a', '1', 0)]
   const b1 = blockWithId({ header: header(1, txs, nilBlockId(), null, genesisAppHash(CHAIN), 2000), txs, evidence: [], lastCommit: null })
   const parts = makePartSet(encode(BlockSchema, b1.block))
-  const eq = byzantineTransport(inner, { behavior: 'equivocate-proposer', chainId: CHAIN, key: keyOf(0), address: addr, stats })
+  const eq = byzantineTransport(inner, { behavior: 'equivocate-proposer', chainId: CHAIN, key: keyOf(0), address: addr, seed, stats })
   eq.broadcast('consensus', encodeConsensus({ type: 'proposal', value: makeProposal(0, 1, 0, b1.blockId) }))
-  t.strictSame(sent.map((s) => s.peer), ['n1', 'n3'], 'the second half waits for the forgery')
+  const forgedPeers = peers.filter((p) => forgedFor(seed, '1/0/proposal', p))
+  t.strictSame(sent.map((s) => s.peer), peers.filter((p) => !forgedPeers.includes(p)), 'the forged half waits for the forgery')
   for (const part of parts.parts) eq.broadcast('block-parts', encodeBlockPart({ type: 'part', value: { height: 1, round: 0, partSetHeader: parts.header, part } }))
   const byPeer = new Map<string, string[]>()
   for (const s of sent) {
@@ -251,19 +300,23 @@ t.test('byzantine transport: halves get different stories', async (t) => {
     if (!r.ok) throw new Error('undecodable')
     const m = r.value
     const label = m.channel === 'consensus' && m.message.type === 'proposal'
-      ? `proposal:${toHex(m.message.value.blockId.hash).slice(0, 8)}`
+      ? `proposal:${toHex(m.message.value.blockId.hash).slice(0, 8)}:${m.message.value.polRound}`
       : m.channel === 'block-parts' ? `part:${toHex(m.message.value.partSetHeader.hash).slice(0, 8)}` : 'other'
     byPeer.set(s.peer, [...(byPeer.get(s.peer) ?? []), label])
   }
-  t.strictSame(byPeer.get('n1'), byPeer.get('n3'))
-  t.equal(byPeer.get('n2')?.length, 2, 'n2 got one proposal and one part')
-  t.not(byPeer.get('n2')?.[0], byPeer.get('n1')?.[0], 'n2 got another proposal')
-  t.not(byPeer.get('n2')?.[1], byPeer.get('n1')?.[1], 'and other parts')
+  const honestStory = byPeer.get(peers.find((p) => !forgedPeers.includes(p)) as string)
+  for (const p of peers) {
+    const story = byPeer.get(p)
+    t.equal(story?.length, 2, `${p} got one proposal and one part`)
+    if (forgedPeers.includes(p)) {
+      t.not(story?.[0], honestStory?.[0], `${p} got the other proposal`)
+      t.match(story?.[0], /:-1$/, 'a fresh one (no proof-of-lock round)')
+      t.not(story?.[1], honestStory?.[1], 'and its parts')
+    } else {
+      t.strictSame(story, honestStory)
+    }
+  }
   t.equal(stats.forgedProposals, 1)
-  // resending later gives the same forgery again
-  eq.send('n2', 'consensus', encodeConsensus({ type: 'proposal', value: makeProposal(0, 1, 0, b1.blockId) }))
-  const last = sent[sent.length - 1]
-  t.equal(last?.peer, 'n2')
 })
 
 t.test('scenarios: deterministic, f bounded, every mix and behaviour reachable', async (t) => {
@@ -282,6 +335,6 @@ t.test('scenarios: deterministic, f bounded, every mix and behaviour reachable',
     t.type(describeScenario(s), 'string')
   }
   t.strictSame([...mixes].sort(), [...FAULT_MIXES].sort())
-  t.strictSame([...behaviours].sort(), ['amnesia', 'double-precommit', 'double-prevote', 'equivocate-proposer', 'twins'])
+  t.strictSame([...behaviours].sort(), ['amnesia', 'double-precommit', 'double-prevote', 'double-vote', 'equivocate-proposer', 'twins'])
   t.equal(generateScenario(5, { validators: 10, mix: 'crash' }).validators, 10)
 })

@@ -10,7 +10,10 @@
  *    and only valid app txs; and honest nodes agree on the app hash after every height;
  *  - no honest double sign: for an honest key, no two different signed votes (or
  *    proposals) for one (height, round, step) ever leave any node. Byzantine keys'
- *    conflicts are counted (they prove the byzantine behaviours fired), not reported.
+ *    conflicts are counted (they prove the byzantine behaviours fired), not reported;
+ *  - lock discipline: an honest precommit for a value has a polka behind it, and an honest
+ *    validator locked on a value prevotes another only with a newer polka for that one
+ *    (see checkLocks), so a lock bug is caught when it acts, not only when it forks.
  *
  * Signatures are verified before a message is attributed to a key, so a forged message
  * cannot frame an honest validator; each distinct signature is verified once.
@@ -28,7 +31,7 @@ import {
 import type { ChannelId } from '../../src/transport.ts'
 import { blockTxsProblem } from './app.ts'
 
-export type ViolationKind = 'agreement' | 'validity' | 'app-hash' | 'double-sign' | 'liveness' | 'crash'
+export type ViolationKind = 'agreement' | 'validity' | 'app-hash' | 'double-sign' | 'lock' | 'liveness' | 'crash'
 
 export interface Violation {
   kind: ViolationKind
@@ -95,10 +98,22 @@ export class SafetyChecker {
   private readonly keys: Array<{ address: string, pubKey: Uint8Array }>
   private readonly byAddress = new Map<string, Uint8Array>()
   private readonly decodeCache = new WeakMap<Uint8Array, SignedMessage[]>()
+  /** (height/round/value) → addresses that prevoted it (validly signed, seen on the wire). */
+  private readonly prevotes = new Map<string, Set<string>>()
+  /** (address@height) → the honest validator's lock: its highest-round precommit for a value. */
+  private readonly locks = new Map<string, { round: number, value: string }>()
+  private readonly power = new Map<string, number>()
+  private readonly totalPower: number
 
   constructor (private readonly opts: CheckerOptions) {
     this.keys = opts.validatorSet.validators.map((v) => ({ address: toHex(v.address), pubKey: v.pubKey }))
     for (const k of this.keys) this.byAddress.set(k.address, k.pubKey)
+    let total = 0
+    for (const v of opts.validatorSet.validators) {
+      this.power.set(toHex(v.address), v.votingPower)
+      total += v.votingPower
+    }
+    this.totalPower = total
   }
 
   private violate (kind: ViolationKind, detail: string): void {
@@ -128,6 +143,15 @@ export class SafetyChecker {
     }
   }
 
+  /**
+   * A vote `node`'s consensus counted (its own or a peer's): its own votes count even when
+   * no peer was connected to send them to, so polkas are complete before the precommits
+   * that rely on them.
+   */
+  onCountedVote (node: string, vote: Vote): void {
+    this.onVote(node, vote)
+  }
+
   private onVote (node: string, vote: Vote): void {
     const sigHex = toHex(vote.signature)
     if (this.seenSigs.has(sigHex)) return
@@ -139,6 +163,50 @@ export class SafetyChecker {
     this.seenSigs.add(sigHex)
     this.stats.signedMessages++
     this.record(address, `${vote.height}/${vote.round}/${vote.type}`, signBytes, node)
+    this.checkLocks(node, address, vote)
+  }
+
+  /**
+   * Lock discipline of honest validators, from what they sign (Algorithm 1, L36 and
+   * L22/L28): a precommit for a value needs a polka (+2/3 prevotes) for it in that round,
+   * and makes that value the signer's lock; a later prevote for ANOTHER value needs a polka
+   * for that value in a round between the lock's round and the prevote's round (the
+   * proof-of-lock that L28 requires). A correct node only acts on votes it received, and
+   * every vote is on the wire before anyone receives it, so these polkas must already be
+   * visible to the checker. This catches lock violations as they happen, before (and
+   * whether or not) they grow into a fork.
+   */
+  private checkLocks (node: string, address: string, vote: Vote): void {
+    const value = vote.blockId.hash.length === 0 ? null : toHex(vote.blockId.hash)
+    if (vote.type === 'prevote') {
+      if (value !== null) {
+        const k = `${vote.height}/${vote.round}/${value}`
+        let voters = this.prevotes.get(k)
+        if (voters === undefined) this.prevotes.set(k, voters = new Set())
+        voters.add(address)
+      }
+    }
+    if (this.opts.byzantineKeys.has(address) || value === null) return
+    const lockKey = `${address}@${vote.height}`
+    const lock = this.locks.get(lockKey)
+    if (vote.type === 'precommit') {
+      if (!this.polka(vote.height, vote.round, value)) {
+        this.violate('lock', `honest validator ${address.slice(0, 12)} precommitted ${value.slice(0, 12)} at ${vote.height}/${vote.round} without a polka for it in that round (sent by ${node})`)
+      }
+      if (lock === undefined || vote.round > lock.round) this.locks.set(lockKey, { round: vote.round, value })
+      return
+    }
+    if (lock === undefined || lock.value === value || vote.round <= lock.round) return
+    for (let r = lock.round; r < vote.round; r++) if (this.polka(vote.height, r, value)) return
+    this.violate('lock', `honest validator ${address.slice(0, 12)} locked on ${lock.value.slice(0, 12)} in round ${lock.round} prevoted ${value.slice(0, 12)} at ${vote.height}/${vote.round} with no polka for it in rounds ${lock.round}..${vote.round - 1} (sent by ${node})`)
+  }
+
+  private polka (height: number, round: number, value: string): boolean {
+    const voters = this.prevotes.get(`${height}/${round}/${value}`)
+    if (voters === undefined) return false
+    let power = 0
+    for (const a of voters) power += this.power.get(a) ?? 0
+    return 3 * power > 2 * this.totalPower
   }
 
   private onProposal (node: string, p: Proposal): void {

@@ -30,6 +30,13 @@ export interface LinkProfile {
   tailMs: number
   dropProb: number
   dupProb: number
+  /**
+   * Probability that a directed link is slow, with an extra delay uniform in
+   * [0, slowLinkMs] drawn once per link (asymmetric, persistent slowness: what makes
+   * messages of a round arrive after the receiver moved on).
+   */
+  slowLinkProb?: number
+  slowLinkMs?: number
 }
 
 export interface NetworkOptions {
@@ -84,6 +91,8 @@ export class SimNetwork {
   /** partition group of each node; nodes without a group are in group 0. */
   private group = new Map<PeerId, number>()
   private readonly lastDelivery = new Map<string, number>()
+  /** Extra delay of each slow directed link, drawn at its first use (0 = not slow). */
+  private readonly slowLinks = new Map<string, number>()
   /** Incremented each time a link goes down: messages sent on an older epoch are lost. */
   private readonly linkEpoch = new Map<string, number>()
   private readonly observers: NetworkObserver[] = []
@@ -260,6 +269,15 @@ export class SimNetwork {
   private scheduleDelivery (from: PeerId, to: PeerId, channel: ChannelId, data: Uint8Array, p: LinkProfile): void {
     let delay = this.rng.range(p.minDelayMs, p.maxDelayMs)
     if (p.tailProb > 0 && this.rng.bool(p.tailProb)) delay += this.rng.range(0, p.tailMs)
+    if ((p.slowLinkProb ?? 0) > 0) {
+      const key = `${from}>${to}`
+      let slow = this.slowLinks.get(key)
+      if (slow === undefined) {
+        slow = this.rng.bool(p.slowLinkProb) ? this.rng.range(1, p.slowLinkMs ?? 0) : 0
+        this.slowLinks.set(key, slow)
+      }
+      delay += slow === 0 ? 0 : this.rng.range(slow >> 1, slow)
+    }
     let at = this.world.now + delay
     if (this.opts.fifo) {
       const key = `${from}>${to}>${channel}`

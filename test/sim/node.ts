@@ -44,6 +44,8 @@ export class SimCrash extends Error {
 
 export interface SimNodeOptions {
   spec: NodeSpec
+  /** The run's seed (byzantine choices derive from it). */
+  seed: number
   world: SimWorld
   network: SimNetwork
   binding: EngineBinding
@@ -357,7 +359,7 @@ export class SimNode {
     let transport = o.network.attach(this.name)
     if (this.spec.byzantine !== null) {
       transport = byzantineTransport(transport, {
-        behavior: this.spec.byzantine, chainId: o.chainId, key: o.key, address: privval.address, stats: o.byzantineStats,
+        behavior: this.spec.byzantine, chainId: o.chainId, key: o.key, address: privval.address, seed: o.seed, stats: o.byzantineStats,
       })
     }
     const engine = o.binding.createConsensusEngine(o.engineOptions, {

@@ -237,6 +237,7 @@ export async function runSeed (seed: number, opts: RunSeedOptions = {}): Promise
     const isHonest = honest.has(spec.name)
     const node: SimNode = new SimNode({
       listener: (ev) => {
+        if (ev.type === 'vote') checker.onCountedVote(spec.name, ev.vote)
         if (ev.type === 'vote' && isHonest) {
           const v = ev.vote
           const addr = toHex(v.validatorAddress)
@@ -258,6 +259,7 @@ export async function runSeed (seed: number, opts: RunSeedOptions = {}): Promise
         }
       },
       spec,
+      seed,
       world,
       network,
       binding,

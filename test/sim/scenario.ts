@@ -14,7 +14,7 @@ import { rngFor, type Prng } from './rng.ts'
 export const FAULT_MIXES = ['none', 'network', 'crash', 'byzantine', 'all'] as const
 export type FaultMix = typeof FAULT_MIXES[number]
 
-export const BYZANTINE_BEHAVIORS = ['equivocate-proposer', 'double-prevote', 'double-precommit', 'amnesia', 'twins'] as const
+export const BYZANTINE_BEHAVIORS = ['equivocate-proposer', 'double-prevote', 'double-precommit', 'double-vote', 'amnesia', 'twins'] as const
 export type ByzantineBehavior = typeof BYZANTINE_BEHAVIORS[number]
 
 /** Where a node can be killed in the middle of persisting something. */
@@ -121,6 +121,8 @@ function linkProfile (rng: Prng, rough: boolean): LinkProfile {
     tailMs: rng.pick([200, 1000, 3000]),
     dropProb: rng.pick([0, 0.02, 0.05, 0.15, 0.3]),
     dupProb: rng.pick([0, 0.02, 0.1]),
+    slowLinkProb: rng.pick([0, 0.2, 0.4]),
+    slowLinkMs: rng.pick([400, 1_200]),
   }
 }
 
@@ -225,7 +227,8 @@ function fmtLink (p: LinkProfile): string {
   return `delay ${p.minDelayMs}..${p.maxDelayMs}ms` +
     (p.tailProb > 0 ? ` tail ${p.tailProb}×${p.tailMs}ms` : '') +
     (p.dropProb > 0 ? ` drop ${p.dropProb}` : '') +
-    (p.dupProb > 0 ? ` dup ${p.dupProb}` : '')
+    (p.dupProb > 0 ? ` dup ${p.dupProb}` : '') +
+    ((p.slowLinkProb ?? 0) > 0 ? ` slow-links ${p.slowLinkProb as number}×${p.slowLinkMs ?? 0}ms` : '')
 }
 
 /** One line naming everything that can go wrong in this scenario. */
