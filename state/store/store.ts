@@ -323,7 +323,7 @@ export async function openStateStore (opts: StateStoreOptions): Promise<StateSto
       roots.set(String(version), res.root)
       afterPrune(next.oldest, pruned)
       for (const [k, node] of written) cache.set(k, node)
-      return { version, rootHash: res.root.hash }
+      return { version, rootHash: res.root.hash.slice() }
     } catch (err) {
       // Nothing was written: hand the writes to the next write set, under its own.
       const later = inflight[inflight.indexOf(work) + 1] ?? pending
@@ -382,7 +382,7 @@ export async function openStateStore (opts: StateStoreOptions): Promise<StateSto
   return {
     version: () => meta.latest,
     oldestVersion: () => meta.oldest,
-    rootHash: (version) => atVersion(version ?? meta.latest, async (root) => root.hash),
+    rootHash: (version) => atVersion(version ?? meta.latest, async (root) => root.hash.slice()),
 
     async get (key) {
       assertOpen()
@@ -437,7 +437,7 @@ export async function openStateStore (opts: StateStoreOptions): Promise<StateSto
       const v = version ?? meta.latest
       return await atVersion(v, async (root) => {
         const { proof, value } = await proveKey(source, root, keyHashOf(key))
-        return { key: key.slice(), version: v, rootHash: root.hash, value, proof, proofBytes: encodeProof(proof) }
+        return { key: key.slice(), version: v, rootHash: root.hash.slice(), value, proof, proofBytes: encodeProof(proof) }
       })
     },
 
