@@ -93,7 +93,7 @@ export function createGossipLoop (opts: GossipLoopOptions, deps: GossipLoopDeps)
 
   const sendConsensus = (peer: PeerId, p: PeerExtra, view: OurView, now: number): void => {
     pruneHas(p.gossip, now)
-    const outs = pickForPeer(view, p.gossip, now, { maxVotes: opts.maxVotesPerTick, maxParts: opts.maxPartsPerTick })
+    const outs = pickForPeer(view, p.gossip, now, { maxVotes: opts.maxVotesPerTick, maxParts: opts.maxPartsPerTick, maj23DelayMs: opts.resendMs })
     for (const o of outs) {
       let sent = false
       switch (o.kind) {

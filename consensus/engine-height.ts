@@ -18,11 +18,11 @@ import {
   newPartSetAssembler, type Commit,
 } from '../src/types/index.ts'
 import { tryDecode } from '../src/codec/index.ts'
-import type { Driver } from './core/driver.ts'
+import type { Driver, DriverInput } from './core/driver.ts'
 import type { ProposerSchedule } from './core/proposer.ts'
 import type { Proposal as CoreProposal, Vote as CoreVote, VoterInfo } from './core/types.ts'
 import type { CancelTimer } from '../src/clock.ts'
-import { partSetKey, type HeldBlock, type LastCommitView, type OurView } from './gossip.ts'
+import { partSetKey, type HeldBlock, type LastCommitView, type Maj23View, type OurView } from './gossip.ts'
 import type { StatusStep } from './messages.ts'
 
 export type EngineDriver = Driver<Vote, Proposal>
@@ -57,13 +57,65 @@ export interface HeldProposal {
   impossible: boolean
 }
 
+/**
+ * Every verified vote of the height, counted per value: a validator counts once for each
+ * value it signed (an equivocator for several). The driver's vote keeper counts only a
+ * validator's first vote per round and type, so two honest nodes that got an equivocator's
+ * two votes in different orders may disagree on whether a value has +2/3; this book is
+ * what CometBFT's VoteSetMaj23 makes visible: a quorum that exists counting every signed
+ * vote for the value. With at most 1/3 of the power faulty, at most one value per round
+ * and type can have such a quorum.
+ */
+export interface VoteBook {
+  /** Adds a verified vote; false when this validator's vote for this value is already in. */
+  add: (v: Vote, power: number) => boolean
+  /** Non-nil values with more than 2/3 of the power, in the order they got there. */
+  quorums: () => ReadonlyArray<{ round: number, type: VoteType, valueKey: string, blockId: BlockId, since: number }>
+  /** The votes for a value, by validator index order. */
+  votesFor: (round: number, type: VoteType, valueKey: string) => Vote[]
+}
+
+export function createVoteBook (totalPower: number, now: () => number): VoteBook {
+  const tallies = new Map<string, { power: number, byIndex: Map<number, Vote> }>()
+  const quorums: Array<{ round: number, type: VoteType, valueKey: string, blockId: BlockId, since: number }> = []
+  return {
+    add: (v, power) => {
+      const valueKey = valueIdOf(v.blockId) ?? 'nil'
+      const k = `${v.round}/${v.type}/${valueKey}`
+      let t = tallies.get(k)
+      if (t === undefined) tallies.set(k, t = { power: 0, byIndex: new Map() })
+      if (t.byIndex.has(v.validatorIndex)) return false
+      t.byIndex.set(v.validatorIndex, v)
+      const before = t.power
+      t.power += power
+      if (valueKey !== 'nil' && 3 * before <= 2 * totalPower && 3 * t.power > 2 * totalPower) {
+        quorums.push({ round: v.round, type: v.type, valueKey, blockId: v.blockId, since: now() })
+      }
+      return true
+    },
+    quorums: () => quorums,
+    votesFor: (round, type, valueKey) => {
+      const t = tallies.get(`${round}/${type}/${valueKey}`)
+      return t === undefined ? [] : [...t.byIndex.values()].sort((a, b) => a.validatorIndex - b.validatorIndex)
+    },
+  }
+}
+
 export interface HeightState {
   readonly height: number
   readonly validators: ValidatorSet
   readonly voters: readonly VoterInfo[]
   readonly indexOf: ReadonlyMap<string, number>
   readonly schedule: ProposerSchedule<ValidatorSet['validators'][number]>
-  readonly driver: EngineDriver
+  /** Replaced when rebuilt (see the engine's rebuild). */
+  driver: EngineDriver
+  /** Every input fed to the driver, in order: what a rebuild feeds again. */
+  inputs: Array<DriverInput<Vote, Proposal>>
+  readonly book: VoteBook
+  /** Quorum keys a rebuild was done for (once each). */
+  readonly rebuiltFor: Set<string>
+  /** Set while the driver is being rebuilt. */
+  rebuilding: boolean
   /** Our index in the set, or null. */
   readonly selfIndex: number | null
   readonly proposals: HeldProposal[]
@@ -95,6 +147,8 @@ export interface LastHeight {
   readonly precommits: Array<Vote | undefined>
   readonly proposal: Proposal | null
   readonly parts: PartSet
+  /** When it was committed here. */
+  readonly since: number
 }
 
 export function votesKey (round: number, type: VoteType): string {
@@ -119,6 +173,7 @@ export function newHeightState (o: {
   schedule: ProposerSchedule<ValidatorSet['validators'][number]>
   driver: EngineDriver
   self: Uint8Array | null
+  now: () => number
 }): HeightState {
   const indexOf = new Map<string, number>()
   o.validators.validators.forEach((v, i) => indexOf.set(toHex(v.address), i))
@@ -130,6 +185,10 @@ export function newHeightState (o: {
     indexOf,
     schedule: o.schedule,
     driver: o.driver,
+    inputs: [],
+    book: createVoteBook(o.validators.validators.reduce((n, v) => n + v.votingPower, 0), o.now),
+    rebuiltFor: new Set(),
+    rebuilding: false,
     selfIndex,
     proposals: [],
     blocks: new Map(),
@@ -213,11 +272,19 @@ const EMPTY: ReadonlyArray<Vote | undefined> = Object.freeze([])
 export function buildView (hs: HeightState | null, last: LastHeight | null, fallbackHeight: number, step: StatusStep): OurView {
   const lastCommit: LastCommitView | null = last === null
     ? null
-    : { height: last.height, round: last.round, precommits: last.precommits, block: heldBlockOfParts(last.parts), proposal: last.proposal }
+    : {
+        height: last.height,
+        round: last.round,
+        valueKey: blockIdKey(last.blockId),
+        precommits: last.precommits,
+        block: heldBlockOfParts(last.parts),
+        proposal: last.proposal,
+        since: last.since,
+      }
   if (hs === null) {
     return {
       height: fallbackHeight, round: 0, step, validatorCount: 0, proposals: [], blocks: new Map(), votes: () => EMPTY,
-      voteRounds: [], commitRound: null, lastCommit,
+      voteRounds: [], commitRound: null, lastCommit, maj23: [],
     }
   }
   const rs = hs.driver.roundState()
@@ -236,5 +303,6 @@ export function buildView (hs: HeightState | null, last: LastHeight | null, fall
     voteRounds: rounds,
     commitRound: rs.decision?.round ?? quorums[quorums.length - 1]?.round ?? null,
     lastCommit,
+    maj23: hs.book.quorums().map((q): Maj23View => ({ ...q, votes: hs.book.votesFor(q.round, q.type, q.valueKey) })),
   }
 }

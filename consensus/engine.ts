@@ -41,7 +41,7 @@ import {
   createBlockExecutor, createMemoryResponseStore, makeCommit, nextHeightOf, proposerSetFor, type AppliedBlock,
 } from './block-exec.ts'
 import { createBlocksync, type SyncedBlock } from './blocksync.ts'
-import { createDriver, type DriverOutput } from './core/driver.ts'
+import { createDriver, type DriverInput, type DriverOutput, type DriverResult } from './core/driver.ts'
 import { createProposerSchedule } from './core/proposer.ts'
 import type { ProposalData, TimeoutStep, VoteData } from './core/types.ts'
 import {
@@ -316,6 +316,17 @@ export function createConsensusEngine (options: ConsensusEngineOptions, deps: Co
     if (future.length > MAX_FUTURE_MESSAGES) future = future.slice(future.length - MAX_FUTURE_MESSAGES)
   }
 
+  /** Every driver input goes through here: logged for a rebuild, counted votes recorded for gossip. */
+  const drive = (me: HeightState, input: DriverInput<Vote, Proposal>): DriverResult<Vote, Proposal> => {
+    me.inputs.push(input)
+    const res = me.driver.step(input)
+    if (input.kind === 'vote' && res.status === 'applied') {
+      recordVote(me, input.vote.signature)
+      if (!me.rebuilding) emit({ type: 'vote', vote: input.vote.signature })
+    }
+    return res
+  }
+
   const quorumFor = (me: HeightState, round: number, valueId: string): boolean =>
     me.driver.votes.quorum('prevote', round) === valueId || me.driver.votes.quorum('precommit', round) === valueId
 
@@ -386,8 +397,12 @@ export function createConsensusEngine (options: ConsensusEngineOptions, deps: Co
     if (l === null || v.type !== 'precommit' || v.round !== l.round || v.height !== l.height) return
     if (peer !== null) gossip.received(peer, voteItem(v.height, v.round, v.type, v.validatorIndex))
     const val = l.validators.validators[v.validatorIndex]
-    if (val === undefined || !equalBytes(val.address, v.validatorAddress) || l.precommits[v.validatorIndex] !== undefined) return
-    if (!isNilBlockId(v.blockId) && blockIdKey(v.blockId) !== blockIdKey(l.blockId)) return
+    if (val === undefined || !equalBytes(val.address, v.validatorAddress)) return
+    const forBlock = !isNilBlockId(v.blockId) && blockIdKey(v.blockId) === blockIdKey(l.blockId)
+    if (!isNilBlockId(v.blockId) && !forBlock) return
+    // A slot is filled once, but a precommit for the block replaces an equivocator's nil.
+    const held = l.precommits[v.validatorIndex]
+    if (held !== undefined && (!forBlock || !isNilBlockId(held.blockId))) return
     if (!deps.verify(val.pubKey, voteSignBytes(chainId, v), v.signature)) return misbehave(peer, 'invalid-signature', `late precommit ${v.height}/${v.round}`)
     l.precommits[v.validatorIndex] = v
   }
@@ -413,11 +428,8 @@ export function createConsensusEngine (options: ConsensusEngineOptions, deps: Co
     me.seenVotes.add(seenKey)
     if (!replay && !me.decided) walAppend({ type: 'received', value: { peer: walPeer(peer), message: { type: 'vote', value: v } } })
     if (vid !== null && !me.blockIds.has(vid)) me.blockIds.set(vid, v.blockId)
-    const res = me.driver.step({ kind: 'vote', vote: toCoreVote(v) })
-    if (res.status === 'applied') {
-      recordVote(me, v)
-      emit({ type: 'vote', vote: v })
-    }
+    me.book.add(v, val.votingPower)
+    const res = drive(me, { kind: 'vote', vote: toCoreVote(v) })
     await handleOutputs(me, res.outputs)
   }
 
@@ -425,7 +437,7 @@ export function createConsensusEngine (options: ConsensusEngineOptions, deps: Co
     const me = hs
     if (me === null || me.height !== height || syncing || me.decided) return
     if (!replay) walAppend({ type: 'timeout', value: { height, round, step } })
-    const res = me.driver.step({ kind: 'timeout', height, round, step })
+    const res = drive(me, { kind: 'timeout', height, round, step })
     await handleOutputs(me, res.outputs)
   }
 
@@ -437,7 +449,7 @@ export function createConsensusEngine (options: ConsensusEngineOptions, deps: Co
       if (hs !== me) return
       switch (o.kind) {
         case 'new-round':
-          emit({ type: 'new-round', height: o.height, round: o.round, proposer: me.schedule.proposer(o.round).address })
+          if (!me.rebuilding) emit({ type: 'new-round', height: o.height, round: o.round, proposer: me.schedule.proposer(o.round).address })
           break
         case 'schedule-timeout':
           scheduleTimeout(me, o.height, o.round, o.step)
@@ -449,18 +461,14 @@ export function createConsensusEngine (options: ConsensusEngineOptions, deps: Co
           const p = await ownProposal(me, o.proposal)
           if (p === null || selfAddress === null) break
           const entry = me.blocks.get(blockIdKey(p.blockId))
-          const res = me.driver.step({ kind: 'proposal', proposal: toCoreProposal(p, selfAddress), valid: entry?.verdict === 'valid' })
+          const res = drive(me, { kind: 'proposal', proposal: toCoreProposal(p, selfAddress), valid: entry?.verdict === 'valid' })
           work.push(...res.outputs)
           break
         }
         case 'vote': {
           const v = await ownVote(me, o.vote)
           if (v === null) break
-          const res = me.driver.step({ kind: 'vote', vote: toCoreVote(v) })
-          if (res.status === 'applied') {
-            recordVote(me, v)
-            emit({ type: 'vote', vote: v })
-          }
+          const res = drive(me, { kind: 'vote', vote: toCoreVote(v) })
           work.push(...res.outputs)
           break
         }
@@ -492,7 +500,7 @@ export function createConsensusEngine (options: ConsensusEngineOptions, deps: Co
       // We signed a proposal for this round before a restart: propose that block again, or nothing.
       const e = me.blocks.get(blockIdKey(inWal.blockId))
       if (e === undefined || e.verdict !== 'valid') return []
-      return [...me.driver.step({ kind: 'propose-value', round, valueId: e.key }).outputs]
+      return [...drive(me, { kind: 'propose-value', round, valueId: e.key }).outputs]
     }
     const built = await exec.createProposalBlock(selfAddress, lastCommitForProposal(me.height))
     const entry = ensureBlock(me, built.blockId, round, Math.max(maxBlockBytes(), built.parts.parts.reduce((n, p) => n + p.bytes.length, 0)))
@@ -508,7 +516,7 @@ export function createConsensusEngine (options: ConsensusEngineOptions, deps: Co
     }
     entry.block = built.block
     entry.verdict = 'valid'
-    return [...me.driver.step({ kind: 'propose-value', round, valueId: entry.key }).outputs]
+    return [...drive(me, { kind: 'propose-value', round, valueId: entry.key }).outputs]
   }
 
   async function ownProposal (me: HeightState, data: ProposalData): Promise<Proposal | null> {
@@ -583,6 +591,8 @@ export function createConsensusEngine (options: ConsensusEngineOptions, deps: Co
       me.ownVotes.set(k, signed)
     }
     me.seenVotes.add(`${signed.type}/${signed.round}/${signed.validatorIndex}/${valueIdOf(signed.blockId) ?? 'nil'}`)
+    me.book.add(signed, me.validators.validators[me.selfIndex]?.votingPower ?? 0)
+    if (inWal !== undefined && me.rebuilding) return signed
     gossip.broadcastOwn('votes', encodeVoteMessage({ type: 'vote', value: signed }), voteItem(me.height, signed.round, signed.type, signed.validatorIndex), clock.now())
     return signed
   }
@@ -599,7 +609,7 @@ export function createConsensusEngine (options: ConsensusEngineOptions, deps: Co
       if (hp.conflicting && !quorumFor(me, hp.proposal.round, hp.blockKey)) continue
       hp.fed = true
       const proposer = me.schedule.proposer(hp.proposal.round).address
-      const res = me.driver.step({ kind: 'proposal', proposal: toCoreProposal(hp.proposal, proposer), valid: verdict === 'valid' })
+      const res = drive(me, { kind: 'proposal', proposal: toCoreProposal(hp.proposal, proposer), valid: verdict === 'valid' })
       if (res.status === 'rejected' && res.reason === 'conflicting-proposal') {
         hp.fed = false
         hp.conflicting = true
@@ -610,9 +620,17 @@ export function createConsensusEngine (options: ConsensusEngineOptions, deps: Co
     return progressed
   }
 
-  /** A +2/3 precommit quorum for a block we hold and find valid, but whose proposal the driver lacks (CometBFT commits on the quorum alone). */
-  function quorumWithoutProposal (me: HeightState): { round: number, valueId: string } | null {
-    for (const q of me.driver.votes.precommitQuorums()) {
+  /**
+   * A +2/3 precommit quorum for a block we hold and find valid that the driver cannot act
+   * on: it lacks the proposal (CometBFT commits on the quorum alone), or the quorum exists
+   * only counting an equivocator's other vote (the vote book sees it, the keeper does not).
+   */
+  function commitWithoutDriver (me: HeightState): { round: number, valueId: string } | null {
+    const candidates = [
+      ...me.driver.votes.precommitQuorums().map((q) => ({ round: q.round, valueId: q.valueId })),
+      ...me.book.quorums().filter((q) => q.type === 'precommit').map((q) => ({ round: q.round, valueId: q.valueKey })),
+    ]
+    for (const q of candidates) {
       const e = me.blocks.get(q.valueId)
       if (e === undefined || e.block === null) continue
       if (e.verdict === 'invalid') {
@@ -623,9 +641,56 @@ export function createConsensusEngine (options: ConsensusEngineOptions, deps: Co
         continue
       }
       if (e.verdict !== 'valid') continue
-      if (!me.driver.proposals(q.round).some((sp) => sp.proposal.valueId === q.valueId && sp.valid)) return q
+      const driverCan = me.driver.votes.quorum('precommit', q.round) === q.valueId &&
+        me.driver.proposals(q.round).some((sp) => sp.proposal.valueId === q.valueId && sp.valid)
+      if (!driverCan) return q
     }
     return null
+  }
+
+  /**
+   * CometBFT's VoteSetMaj23, without changing the core: when the vote book holds +2/3
+   * prevotes for a value that the driver's keeper does not see (it counted an equivocator's
+   * other vote first), the driver is built again from this height's inputs with, for each
+   * such validator, the vote for the quorum value in place of the other. With at most 1/3
+   * faulty power no two values have such a quorum in one round, so the rebuilt driver sees
+   * every quorum the old one saw and more; what it asks to sign again comes from what we
+   * signed (the WAL), what conflicts with that is refused (and privval would refuse it),
+   * anything new is signed as usual.
+   */
+  async function rebuildDriver (me: HeightState): Promise<void> {
+    const prefer = new Map<string, Vote>()
+    for (const q of me.book.quorums()) {
+      for (const v of me.book.votesFor(q.round, q.type, q.valueKey)) prefer.set(`${v.type}/${v.round}/${v.validatorIndex}`, v)
+    }
+    const log0 = me.inputs
+    log.info('rebuilding the driver: a quorum counts an equivocator\'s other vote', { height: me.height, inputs: log0.length })
+    me.driver = newDriver(me.height, me.validators, me.schedule)
+    me.inputs = []
+    me.votes.clear()
+    me.rebuilding = true
+    me.replaying = true
+    try {
+      for (const input of log0) {
+        if (hs !== me || me.decided) break
+        let x = input
+        if (input.kind === 'vote') {
+          const v = input.vote.signature
+          const p = prefer.get(`${v.type}/${v.round}/${v.validatorIndex}`)
+          if (p !== undefined) x = { kind: 'vote', vote: toCoreVote(p) }
+        }
+        await handleOutputs(me, drive(me, x).outputs)
+      }
+      // quorum votes that were never fed (they came as the conflicting second vote)
+      for (const v of prefer.values()) {
+        if (hs !== me || me.decided) break
+        await handleOutputs(me, drive(me, { kind: 'vote', vote: toCoreVote(v) }).outputs)
+      }
+    } finally {
+      me.rebuilding = false
+      me.replaying = false
+    }
+    if (hs === me) await answerDeferredValue(me)
   }
 
   async function settle (): Promise<void> {
@@ -636,7 +701,8 @@ export function createConsensusEngine (options: ConsensusEngineOptions, deps: Co
         const bid = me.blockIds.get(q.valueId)
         if (bid !== undefined) ensureBlock(me, bid, -1, maxBlockBytes())
       }
-      const progressed = await feedProposals(me)
+      for (const q of me.book.quorums()) if (q.type === 'precommit') ensureBlock(me, q.blockId, -1, maxBlockBytes())
+      let progressed = await feedProposals(me)
       if (hs !== me) break
       if (pendingDecision !== null) {
         const d = pendingDecision
@@ -644,10 +710,18 @@ export function createConsensusEngine (options: ConsensusEngineOptions, deps: Co
         await commitBlock(me, d.round, d.valueId, d.proposal)
         break
       }
-      const q = quorumWithoutProposal(me)
+      const q = commitWithoutDriver(me)
       if (q !== null) {
-        await commitBlock(me, q.round, q.valueId, null)
+        const proposal = me.proposals.find((x) => x.proposal.round === q.round && x.blockKey === q.valueId)?.proposal ?? null
+        await commitBlock(me, q.round, q.valueId, proposal)
         break
+      }
+      const hidden = me.book.quorums().find((x) => x.type === 'prevote' && me.driver.votes.quorum('prevote', x.round) !== x.valueKey &&
+        !me.rebuiltFor.has(`${x.round}/${x.type}/${x.valueKey}`))
+      if (hidden !== undefined) {
+        me.rebuiltFor.add(`${hidden.round}/${hidden.type}/${hidden.valueKey}`)
+        await rebuildDriver(me)
+        progressed = true
       }
       if (!progressed) break
     }
@@ -680,14 +754,15 @@ export function createConsensusEngine (options: ConsensusEngineOptions, deps: Co
     }
     me.decided = true
     cancelHeightTimers(me)
-    const precommits = me.votes.get(votesKey(round, 'precommit')) ?? []
+    // The commit: each validator's precommit for the block where it signed one (the vote book
+    // has an equivocator's too), else the precommit consensus counted (nil or another block).
+    const counted = me.votes.get(votesKey(round, 'precommit')) ?? []
+    const precommits: Array<Vote | undefined> = me.validators.validators.map((_, i) => counted[i])
+    for (const v of me.book.votesFor(round, 'precommit', valueId)) precommits[v.validatorIndex] = v
+    me.votes.set(votesKey(round, 'precommit'), precommits)
     const seen = makeCommit(me.validators, me.height, round, entry.blockId, precommits.filter((v): v is Vote => v !== undefined))
     const applied = await exec.applyBlock(entry.block, parts, seen)
-    if (!me.votes.has(votesKey(round, 'precommit'))) me.votes.set(votesKey(round, 'precommit'), precommits)
-    last = {
-      height: me.height, round, blockId: entry.blockId, validators: me.validators,
-      precommits: me.votes.get(votesKey(round, 'precommit')) ?? precommits, proposal, parts,
-    }
+    last = { height: me.height, round, blockId: entry.blockId, validators: me.validators, precommits, proposal, parts, since: clock.now() }
     log.info('committed block', { height: me.height, round, hash: toHex(entry.blockId.hash), txs: entry.block.txs.length })
     newBlockEvent(applied, entry.block, 'consensus')
     emitStepIfChanged()
@@ -711,6 +786,7 @@ export function createConsensusEngine (options: ConsensusEngineOptions, deps: Co
     return {
       height: s.lastBlockHeight, round: seen.round, blockId: s.lastBlockId, validators: s.lastValidators,
       precommits: precommitsOfCommit(seen, s.lastValidators.validators.length), proposal: null, parts: makePartSet(encodeBlock(block)),
+      since: clock.now(),
     }
   }
 
@@ -740,6 +816,23 @@ export function createConsensusEngine (options: ConsensusEngineOptions, deps: Co
     if (hs === me) await settle()
   }
 
+  function newDriver (height: number, validators: HeightState['validators'], schedule: HeightState['schedule']): HeightState['driver'] {
+    const voters = validators.validators.map((v) => ({ address: toHex(v.address), votingPower: v.votingPower }))
+    return createDriver<Vote, Proposal>({
+      height, validators: voters, self: selfHex, proposer: (r) => toHex(schedule.proposer(r).address), maxRoundsAhead: cfg.maxRoundsAhead,
+      ...(options.faults === undefined ? {} : { faults: options.faults }),
+    })
+  }
+
+  /** After a replay or rebuild: if the driver still waits for our value of the round, build it now. */
+  async function answerDeferredValue (me: HeightState): Promise<void> {
+    const round = me.deferredGetValue
+    me.deferredGetValue = null
+    if (round === null || me.decided) return
+    const rs = me.driver.roundState()
+    if (rs.awaitingValue && rs.round === round && rs.step === 'propose') await handleOutputs(me, await onGetValue(me, round))
+  }
+
   /** Starts consensus on the height after the chain state's last block (WAL replay first). */
   async function enterHeight (): Promise<void> {
     commitTimer?.()
@@ -749,12 +842,8 @@ export function createConsensusEngine (options: ConsensusEngineOptions, deps: Co
     const s = exec.state()
     const height = nextHeightOf(s)
     const schedule = createProposerSchedule(proposerSetFor(s.validators))
-    const voters = s.validators.validators.map((v) => ({ address: toHex(v.address), votingPower: v.votingPower }))
-    const driver = createDriver<Vote, Proposal>({
-      height, validators: voters, self: selfHex, proposer: (r) => toHex(schedule.proposer(r).address), maxRoundsAhead: cfg.maxRoundsAhead,
-      ...(options.faults === undefined ? {} : { faults: options.faults }),
-    })
-    const me = newHeightState({ height, validators: s.validators, schedule, driver, self: selfAddress })
+    const driver = newDriver(height, s.validators, schedule)
+    const me = newHeightState({ height, validators: s.validators, schedule, driver, self: selfAddress, now: clock.now })
     hs = me
     if (last === null || last.height !== height - 1) last = await lastFromStore(s)
 
@@ -775,19 +864,15 @@ export function createConsensusEngine (options: ConsensusEngineOptions, deps: Co
     }
     if (records.length > 0) log.info('replaying WAL', { height, records: records.length })
     me.replaying = true
-    await handleOutputs(me, driver.step({ kind: 'start' }).outputs)
+    await handleOutputs(me, drive(me, { kind: 'start' }).outputs)
     for (const r of records) {
       if (hs !== me || me.decided) break
       await replayRecord(me, r)
     }
     me.replaying = false
     if (hs !== me) return
-    if (me.deferredGetValue !== null && !me.decided) {
-      const rs = driver.roundState()
-      const round = me.deferredGetValue
-      me.deferredGetValue = null
-      if (rs.awaitingValue && rs.round === round && rs.step === 'propose') await handleOutputs(me, await onGetValue(me, round))
-    }
+    await answerDeferredValue(me)
+    if (hs !== me) return
     const buffered = future.filter((f) => messageHeight(f.m) === height)
     future = future.filter((f) => (messageHeight(f.m) ?? 0) > height)
     buffered.sort((a, b) => order(a.m) - order(b.m))
@@ -822,6 +907,7 @@ export function createConsensusEngine (options: ConsensusEngineOptions, deps: Co
       last = {
         height: s.lastBlockHeight, round: sb.commit.round, blockId: sb.applied.blockId, validators: s.lastValidators,
         precommits: precommitsOfCommit(sb.commit, s.lastValidators.validators.length), proposal: null, parts: sb.parts,
+        since: clock.now(),
       }
       newBlockEvent(sb.applied, sb.block, 'blocksync')
     }

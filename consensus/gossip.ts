@@ -41,6 +41,15 @@ export function voteItem (height: number, round: number, type: VoteType, index: 
   return `v/${height}/${round}/${type}/${index}`
 }
 
+/** A vote sent because its value has a quorum the peer does not claim (keyed by value: an equivocator has several). */
+export function quorumVoteItem (height: number, round: number, type: VoteType, index: number, valueKey: string): string {
+  return `w/${height}/${round}/${type}/${index}/${valueKey}`
+}
+
+export function maj23Key (round: number, type: VoteType, valueKey: string): string {
+  return `${round}/${type}/${valueKey}`
+}
+
 // ---- our side ----
 
 /** A block whose parts we hold (complete or not). */
@@ -55,10 +64,26 @@ export interface HeldBlock {
 export interface LastCommitView {
   readonly height: number
   readonly round: number
-  /** Precommits of `round` by validator index (of that height's set). */
+  /** Key of the committed block id. */
+  readonly valueKey: string
+  /** Precommits of `round` by validator index (of that height's set); for the committed block where the validator signed one. */
   readonly precommits: ReadonlyArray<Vote | undefined>
   readonly block: HeldBlock | null
   readonly proposal: Proposal | null
+  /** When we committed it (the maj23 path waits a little for ordinary gossip first). */
+  readonly since: number
+}
+
+/** A value we hold +2/3 votes for (counting every signed vote for it). */
+export interface Maj23View {
+  readonly round: number
+  readonly type: VoteType
+  readonly blockId: import('../src/types/index.ts').BlockId
+  readonly valueKey: string
+  /** When we first held the quorum. */
+  readonly since: number
+  /** Its votes, one per validator. */
+  readonly votes: readonly Vote[]
 }
 
 /** A snapshot of our consensus state, as the pick functions read it. */
@@ -78,6 +103,8 @@ export interface OurView {
   /** The round of a +2/3 precommit quorum for a block (the commit round), if any. */
   readonly commitRound: number | null
   readonly lastCommit: LastCommitView | null
+  /** Values of `height` with +2/3 votes (at most 16 announced). */
+  readonly maj23: readonly Maj23View[]
 }
 
 /** Our status announcement (consensus channel), bounded as the schema requires. */
@@ -105,7 +132,8 @@ export function buildStatus (v: OurView): ConsensusStatusMessage {
     v.lastCommit.precommits.forEach((x, i) => { if (x !== undefined) setBit(bits, i) })
     lastCommit = { round: v.lastCommit.round, type: 'precommit', bits }
   }
-  return { height: v.height, round: v.round, step: v.step, proposals, parts, votes, lastCommit }
+  const maj23 = v.maj23.slice(-16).map((m) => ({ round: m.round, type: m.type, blockId: m.blockId }))
+  return { height: v.height, round: v.round, step: v.step, proposals, parts, votes, lastCommit, maj23 }
 }
 
 // ---- the peer's side ----
@@ -122,6 +150,8 @@ export interface PeerRoundState {
   readonly votes: ReadonlyMap<string, Uint8Array>
   /** precommits it holds for height − 1 */
   readonly lastCommit: { readonly round: number, readonly bits: Uint8Array } | null
+  /** maj23Key(round, type, blockKey) of the values it holds +2/3 for at `height` */
+  readonly maj23: ReadonlySet<string>
 }
 
 export interface PeerGossipState {
@@ -159,6 +189,7 @@ export function applyStatus (p: PeerGossipState, s: ConsensusStatusMessage): voi
     parts,
     votes,
     lastCommit: s.lastCommit === null ? null : { round: s.lastCommit.round, bits: s.lastCommit.bits },
+    maj23: new Set(s.maj23.map((m) => maj23Key(m.round, m.type, blockIdKey(m.blockId)))),
   }
 }
 
@@ -188,6 +219,8 @@ export type Outgoing =
 export interface PickLimits {
   readonly maxVotes: number
   readonly maxParts: number
+  /** How long a quorum must have been ours before its votes go to a peer that does not claim it regardless of bitmaps (default 0). */
+  readonly maj23DelayMs?: number
 }
 
 function roundsOfInterest (v: OurView, prs: PeerRoundState): number[] {
@@ -262,6 +295,26 @@ function votesFor (height: number, round: number, type: VoteType, held: Readonly
   return n
 }
 
+/** The votes of a quorum the peer does not claim, whatever its bitmaps say (CometBFT VoteSetMaj23 / VoteSetBits by block). */
+function quorumVotesFor (height: number, round: number, type: VoteType, valueKey: string, votes: ReadonlyArray<Vote | undefined>,
+  peer: PeerGossipState, now: number, budget: number, out: Outgoing[]): number {
+  let n = 0
+  for (const vote of votes) {
+    if (n >= budget) break
+    if (vote === undefined || blockIdKey(vote.blockId) !== valueKey) continue
+    const item = quorumVoteItem(height, round, type, vote.validatorIndex, valueKey)
+    if (peerHas(peer, item, now) || peerHas(peer, voteItemOfValue(vote), now)) continue
+    out.push({ kind: 'vote', item, vote })
+    n++
+  }
+  return n
+}
+
+/** The plain item of a vote we may have sent (or received from the peer) through ordinary gossip. */
+function voteItemOfValue (v: Vote): string {
+  return voteItem(v.height, v.round, v.type, v.validatorIndex)
+}
+
 /**
  * What to send `peer` this tick: missing proposals, then block parts, then votes, within
  * the limits. The caller sends them and marks each item with `markHas(peer, item, now + resend)`.
@@ -295,6 +348,14 @@ export function pickForPeer (v: OurView, peer: PeerGossipState, now: number, lim
       done.add(k)
       voteBudget -= votesFor(v.height, r, type, v.votes(r, type), prs.votes.get(k), peer, now, voteBudget, out)
     }
+    const delay = limits.maj23DelayMs ?? 0
+    const sent = new Set(out.map((o) => (o.kind === 'vote' ? voteItemOfValue(o.vote) : '')))
+    for (const m of v.maj23) {
+      if (voteBudget <= 0) break
+      if (now - m.since < delay || prs.maj23.has(maj23Key(m.round, m.type, m.valueKey))) continue
+      const fresh = m.votes.filter((x) => !sent.has(voteItemOfValue(x)))
+      voteBudget -= quorumVotesFor(v.height, m.round, m.type, m.valueKey, fresh, peer, now, voteBudget, out)
+    }
     return out
   }
 
@@ -311,7 +372,11 @@ export function pickForPeer (v: OurView, peer: PeerGossipState, now: number, lim
         (lc.proposal !== null && (prs.proposals.get(lc.proposal.round) === blockIdKey(lc.proposal.blockId) || out.length > 0))
       if (interested) partsFor(lc.height, lc.round, lc.block, peer, prs, now, limits.maxParts, out)
     }
-    votesFor(lc.height, lc.round, 'precommit', lc.precommits, prs.votes.get(`${lc.round}/precommit`), peer, now, limits.maxVotes, out)
+    const n = votesFor(lc.height, lc.round, 'precommit', lc.precommits, prs.votes.get(`${lc.round}/precommit`), peer, now, limits.maxVotes, out)
+    if (n === 0 && now - lc.since >= (limits.maj23DelayMs ?? 0) && !prs.maj23.has(maj23Key(lc.round, 'precommit', lc.valueKey))) {
+      // It holds a precommit from everyone we have one from, yet no commit: some are an equivocator's other vote.
+      quorumVotesFor(lc.height, lc.round, 'precommit', lc.valueKey, lc.precommits, peer, now, limits.maxVotes, out)
+    }
   }
   return out
 }

@@ -3,8 +3,9 @@
  * after CometBFT consensus/msgs.go, blocksync/msgs.go, mempool and evidence reactors).
  *
  *   consensus    proposal | status (the sender's round state: height, round, step, which
- *                proposals, block parts and votes it holds — CometBFT's NewRoundStep,
- *                HasVote, VoteSetBits and NewValidBlock folded into one announcement)
+ *                proposals, block parts and votes it holds, which values it saw +2/3 for —
+ *                CometBFT's NewRoundStep, HasVote, VoteSetBits, VoteSetMaj23 and
+ *                NewValidBlock folded into one announcement)
  *   votes        vote
  *   block-parts  part {height, round, partSetHeader, part}
  *   mempool      txs
@@ -63,6 +64,13 @@ export const ConsensusStatusSchema = struct('ConsensusStatus', {
   votes: list(VoteBitsSchema, { max: 32 }),
   /** Precommits it holds for the commit of height − 1 (what a peer one height behind needs). */
   lastCommit: optional(VoteBitsSchema),
+  /**
+   * Values of `height` it holds +2/3 votes for, counting every validator's signed vote for
+   * the value even when that validator also signed another (CometBFT VoteSetMaj23). A peer
+   * that holds such a quorum and does not see it claimed sends the value's votes again,
+   * whatever the bitmaps say: an equivocator's vote for it may be the one missing.
+   */
+  maj23: list(struct('Maj23', { round, type: oneOf(VOTE_TYPES), blockId: BlockIdSchema }), { max: 16 }),
 })
 export type ConsensusStatusMessage = Infer<typeof ConsensusStatusSchema>
 

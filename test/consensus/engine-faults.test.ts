@@ -102,7 +102,7 @@ t.test('invalid messages are reported as misbehavior and do not stall consensus'
   }
   await tn.startAll()
   evil.send('n0', 'consensus', new Uint8Array([0xc1, 0x00, 0x01]))
-  evil.send('n1', 'votes', encodeConsensus({ type: 'status', value: { height: 1, round: 0, step: 'propose', proposals: [], parts: [], votes: [], lastCommit: null } }))
+  evil.send('n1', 'votes', encodeConsensus({ type: 'status', value: { height: 1, round: 0, step: 'propose', proposals: [], parts: [], votes: [], lastCommit: null, maj23: [] } }))
   evil.send('n2', 'mempool', encodeMempool({ type: 'txs', value: [new Uint8Array([1, 2, 3])] }))
   evil.send('n3', 'blocksync', new Uint8Array([0x92, 0xa6, 0x73, 0x74, 0x61, 0x74, 0x75, 0x73, 0x92, 0x05, 0x01])) // status base 5 > height 1
   t.ok(await tn.runUntil(() => tn.allAt(3), 60_000), `all reach height 3 (heights ${tn.nodes.map((n) => n.height()).join(',')})`)

@@ -40,7 +40,7 @@ const ps = makePartSet(new Uint8Array(100).fill(9), 64)
 t.test('every message round-trips on its channel', async (t) => {
   const cases: Array<[ChannelId, Uint8Array, string]> = [
     ['consensus', encodeConsensus({ type: 'proposal', value: proposal }), 'proposal'],
-    ['consensus', encodeConsensus({ type: 'status', value: { height: 3, round: 1, step: 'prevote', proposals: [{ round: 1, blockId }], parts: [{ partSetHeader: ps.header, bits: new Uint8Array([3]) }], votes: [{ round: 1, type: 'prevote', bits: new Uint8Array([5]) }], lastCommit: null } }), 'status'],
+    ['consensus', encodeConsensus({ type: 'status', value: { height: 3, round: 1, step: 'prevote', proposals: [{ round: 1, blockId }], parts: [{ partSetHeader: ps.header, bits: new Uint8Array([3]) }], votes: [{ round: 1, type: 'prevote', bits: new Uint8Array([5]) }], lastCommit: null, maj23: [{ round: 1, type: 'prevote', blockId }] } }), 'status'],
     ['votes', encodeVoteMessage({ type: 'vote', value: vote }), 'vote'],
     ['block-parts', encodeBlockPart({ type: 'part', value: { height: 3, round: 1, partSetHeader: ps.header, part: ps.parts[1]! } }), 'part'],
     ['mempool', encodeMempool({ type: 'txs', value: [utf8('a'), utf8('b')] }), 'txs'],

@@ -67,6 +67,7 @@ interface ViewSpec {
   commitRound?: number | null
   lastCommit?: OurView['lastCommit']
   height?: number
+  maj23?: OurView['maj23']
 }
 
 function view (s: ViewSpec = {}): OurView {
@@ -89,6 +90,7 @@ function view (s: ViewSpec = {}): OurView {
     voteRounds: [...new Set(votes.map((v) => v.round))].sort((a, b) => a - b),
     commitRound: s.commitRound ?? null,
     lastCommit: s.lastCommit ?? null,
+    maj23: s.maj23 ?? [],
   }
 }
 
@@ -99,7 +101,7 @@ function bits (n: number, set: number[]): Uint8Array {
 }
 
 function status (o: Partial<ConsensusStatusMessage> = {}): ConsensusStatusMessage {
-  return { height: H, round: 0, step: 'prevote', proposals: [], parts: [], votes: [], lastCommit: null, ...o }
+  return { height: H, round: 0, step: 'prevote', proposals: [], parts: [], votes: [], lastCommit: null, maj23: [], ...o }
 }
 
 function peerWith (s: ConsensusStatusMessage): PeerGossipState {
@@ -185,7 +187,7 @@ t.test('table: what one tick sends a peer', async (t) => {
       name: 'a peer one height behind: the previous proposal, block and commit precommits',
       v: view({
         lastCommit: {
-          height: H - 1, round: 1, proposal: proposal(1, idB, -1, H - 1), block: held(psB),
+          height: H - 1, round: 1, valueKey: blockIdKey(idB), since: NOW, proposal: proposal(1, idB, -1, H - 1), block: held(psB),
           precommits: [vote('precommit', 1, 0, idB, H - 1), undefined, vote('precommit', 1, 2, idB, H - 1), vote('precommit', 1, 3, idB, H - 1)],
         },
       }),
@@ -194,7 +196,7 @@ t.test('table: what one tick sends a peer', async (t) => {
     },
     {
       name: 'a peer two heights behind gets nothing from consensus (block sync is for it)',
-      v: view({ lastCommit: { height: H - 1, round: 0, proposal: null, block: held(psB), precommits: [vote('precommit', 0, 0, idB, H - 1)] } }),
+      v: view({ lastCommit: { height: H - 1, round: 0, valueKey: blockIdKey(idB), since: NOW, proposal: null, block: held(psB), precommits: [vote('precommit', 0, 0, idB, H - 1)] } }),
       peer: peerWith(status({ height: H - 2 })),
       want: [],
     },
@@ -240,7 +242,7 @@ t.test('a peer that announces everything we hold is sent nothing (status round t
     proposals: [proposal(0, idA), proposal(1, idB)],
     blocks: [held(psA), held(psB, [0, 2])],
     votes: [vote('prevote', 0, 0, idA), vote('prevote', 1, 3, idB), vote('precommit', 1, 2, null)],
-    lastCommit: { height: H - 1, round: 0, proposal: null, block: null, precommits: [undefined, vote('precommit', 0, 1, idA, H - 1), undefined, undefined] },
+    lastCommit: { height: H - 1, round: 0, valueKey: blockIdKey(idA), since: NOW, proposal: null, block: null, precommits: [undefined, vote('precommit', 0, 1, idA, H - 1), undefined, undefined] },
   })
   const s = buildStatus(v)
   const wire = decode(ConsensusStatusSchema, encode(ConsensusStatusSchema, s))
