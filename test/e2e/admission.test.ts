@@ -7,10 +7,14 @@
  *     configured full node would be) opens the consensus protocol stream and writes junk: a
  *     malformed frame, then a well-framed undecodable message. Each time the node scores it,
  *     drops the connection (the second offense bans it), and keeps committing with its
- *     validator peers.
+ *     validator peers. A second allowed identity sends a well-formed vote in a validator's
+ *     name with a forged signature: scored and dropped too.
  */
 import t from 'tap'
 import { encodeUvarint } from '../../p2p/frame.ts'
+import { encodeVoteMessage } from '../../consensus/messages.ts'
+import { fromHex } from '../../src/bytes.ts'
+import { nilBlockId } from '../../src/types/block-id.ts'
 import { compareStores, createTestnet, waitFor } from './harness.ts'
 import { addStranger, rawPeerKey, startRawPeer } from './peers.ts'
 import { rpcGet } from './probes.ts'
@@ -21,10 +25,11 @@ t.setTimeout(600_000)
 t.test('admission: strangers are refused, junk senders dropped, the chain goes on', async (t) => {
   const started = Date.now()
   const junkKey = rawPeerKey()
+  const forgerKey = rawPeerKey()
   const net = await createTestnet({
     validators: 4,
     label: 'admit',
-    configure: (cfg) => { cfg.p2p.allowed_peer_ids = [...cfg.p2p.allowed_peer_ids, junkKey.id] },
+    configure: (cfg) => { cfg.p2p.allowed_peer_ids = [...cfg.p2p.allowed_peer_ids, junkKey.id, forgerKey.id] },
   })
   t.teardown(async () => { await net.destroy({ printLogs: !t.passing(), print: (m) => t.comment(m) }) })
   const stranger = await addStranger(net, 'stranger', ['--log-level', 'debug'])
@@ -91,9 +96,35 @@ t.test('admission: strangers are refused, junk senders dropped, the chain goes o
     await waitFor(() => raw.connections(v0) === 0, { timeoutMs: 30_000, what: 'the banned peer\'s connection to be closed' })
     t.pass(`banned peer refused (dial ${rejoin ? 'opened, then dropped by the gater' : 'failed'})`)
 
+    // 3: another allowed identity sends a well-formed vote at the current height in a
+    // validator's name with a signature that is not theirs.
+    const forger = await startRawPeer(forgerKey)
+    t.teardown(async () => { await forger.stop() })
+    const v1 = net.nodes[1]
+    if (v1 === undefined) throw new Error('no node1')
+    // Two above the last commit: the node's current height or, if it has not got there
+    // yet, the next one, whose votes it buffers and checks on arrival.
+    const height = (await v0.probe.height()) + 2
+    // Equal powers: the set is ordered by address.
+    const index = net.nodes.map((n) => n.validatorAddress).sort().indexOf(v1.validatorAddress)
+    const vote = encodeVoteMessage({
+      type: 'vote',
+      value: {
+        type: 'prevote', height, round: 0, blockId: nilBlockId(), timestamp: Date.now(),
+        validatorAddress: fromHex(v1.validatorAddress), validatorIndex: index, signature: new Uint8Array(64).fill(7),
+      },
+    })
+    t.ok(await forger.dial(v0), 'the forger connects')
+    await forger.write(v0, 'votes', new Uint8Array([...encodeUvarint(vote.length), ...vote]))
+    const forged = (): Array<Record<string, unknown>> => v0.log.find((e) => e.msg === 'peer misbehaved' && e.peer === forger.id)
+    await waitFor(() => forged().length >= 1 && forger.connections(v0) === 0, {
+      timeoutMs: 60_000, what: `${v0.name} to drop the vote forger`, abortIf: () => net.failure(),
+    })
+    t.pass(`forged vote at height ${height}: ${String(forged()[0]?.kind)} (${String(forged()[0]?.detail)}); dropped`)
+
     // The node never lost its validator peers and keeps committing.
     await net.waitHeight(h0 + 4, { timeoutMs: 120_000, what: 'the validators to commit 4 more heights after the junk' })
-    const downs = v0.log.find((e) => e.msg === 'peer down' && e.peer !== raw.id)
+    const downs = v0.log.find((e) => e.msg === 'peer down' && e.peer !== raw.id && e.peer !== forger.id)
     t.same(downs.map((e) => e.peer), [], `${v0.name} kept every validator peer`)
     t.ok(v0.running(), `${v0.name} still running`)
   })

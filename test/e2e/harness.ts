@@ -284,6 +284,9 @@ export class E2ENode {
     this.chosen = await rpcAnswers(this.rpcUrl) ? new RpcProbe(this.rpcUrl) : this.logProbe
   }
 
+  /** Running, and its probe chosen since the last start (it logged "node started"). */
+  isReady (): boolean { return this.running() && this.chosen !== undefined }
+
   /** The live probe: RPC when the node serves it, else its log. */
   get probe (): NodeProbe {
     return this.chosen ?? this.logProbe
@@ -407,7 +410,7 @@ export class Testnet {
 
   async describeHeights (nodes: E2ENode[] = this.all()): Promise<string> {
     const hs = await this.heights(nodes)
-    return nodes.map((n, i) => `${n.name}=${hs[i] ?? -1}${n.running() ? '' : '(down)'}`).join(' ')
+    return nodes.map((n, i) => `${n.name}=${!n.running() ? 'down' : !n.isReady() ? 'starting' : String(hs[i] ?? -1)}`).join(' ')
   }
 
   /** Waits until every given node is at or above `height`. */

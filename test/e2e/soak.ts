@@ -54,7 +54,7 @@ const log = (msg: string): void => { process.stdout.write(`${msg}\n`) }
 /** How long a restarted validator may take to start and get back to the tip. */
 const CATCH_UP_BOUND_MS = 300_000
 
-interface Kill { atS: number, node: string, downMs: number, restartAt?: number, readyAfterMs?: number, tipAtRestart?: number, caughtUpMs?: number }
+interface Kill { atS: number, node: string, downMs: number, restartAt?: number, readyAfterMs?: number, caughtUpMs?: number }
 
 interface TxStats {
   sent: number
@@ -123,7 +123,7 @@ async function run (net: Testnet, o: Options, offices: SoakOffices, stopRequeste
         maxLagAny = Math.max(maxLagAny, lag)
         const k = catchingUp.get(n)
         if (k !== undefined) {
-          if (k.tipAtRestart !== undefined && h >= k.tipAtRestart) {
+          if (h >= tip - 1) { // back at the tip, not just past where the tip was
             k.caughtUpMs = Date.now() - (k.restartAt ?? Date.now())
             catchingUp.delete(n)
           }
@@ -219,7 +219,6 @@ async function run (net: Testnet, o: Options, offices: SoakOffices, stopRequeste
         return
       }
       k.readyAfterMs = Date.now() - k.restartAt
-      k.tipAtRestart = tip
       catchingUp.set(victim, k)
       ready.add(victim)
     }
