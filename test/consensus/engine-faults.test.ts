@@ -11,7 +11,7 @@ import type { Transport } from '../../src/transport.ts'
 import { concatBytes } from '../../src/bytes.ts'
 import { decode } from '../../src/codec/index.ts'
 import {
-  BlockSchema, encodeBlock, headerHash, makePartSet, proposalSignBytes, voteSignBytes, type Part, type Proposal, type Vote,
+  BlockSchema, encodeBlock, headerHash, makePartSet, nilBlockId, proposalSignBytes, voteSignBytes, type Part, type Proposal, type Vote,
 } from '../../src/types/index.ts'
 import {
   decodeChannelMessage, encodeBlockPart, encodeBlocksync, encodeConsensus, encodeMempool, encodeVoteMessage,
@@ -209,4 +209,63 @@ t.test('an equivocating proposer: a node that got the other block takes the agre
   t.ok(own.some((v) => v.type === 'prevote' && v.round === 0 && toHex(v.blockId.hash) !== committed), 'n3 prevoted the block it got first')
   const seen = await tn.nodes[3]!.current!.blockStore.loadSeenCommit(equivocatedAt)
   t.equal(seen?.round, 0, 'and committed the agreed block in round 0')
+})
+
+t.test('a polka that only one honest node sees (it counted an equivocator\'s other prevote): the maj23 votes reach the others and the height commits', async (t) => {
+  let target = 0
+  let split = false
+  const forger = (node: TestNode, inner: Transport): Transport => {
+    if (node.index !== 3 || node.key === null) return inner
+    const key = node.key
+    return {
+      ...inner,
+      broadcast: (channel, data, except) => {
+        if (channel === 'votes' && target > 0 && !split) {
+          const m = decodeChannelMessage(channel, data)
+          if (m.ok && m.value.channel === 'votes') {
+            const v = m.value.message.value
+            if (v.type === 'prevote' && v.height === target && v.round === 0 && v.blockId.hash.length > 0) {
+              split = true
+              const unsigned = { ...v, blockId: nilBlockId() }
+              const nilVote = encodeVoteMessage({ type: 'vote', value: { ...unsigned, signature: sign(key, voteSignBytes(CHAIN_ID, unsigned)) } })
+              inner.send('n0', 'votes', data) // the real prevote for the block: to n0 only
+              inner.send('n1', 'votes', nilVote) // a nil prevote to the others, first
+              inner.send('n2', 'votes', nilVote)
+              return
+            }
+          }
+        }
+        inner.broadcast(channel, data, except)
+      },
+    }
+  }
+  const tn = await TestNet.create(t, { validators: 4, wrapTransport: forger })
+  tn.net.filter = (d) => {
+    if (d.channel !== 'consensus' && d.channel !== 'block-parts' && d.channel !== 'votes') return 'deliver'
+    const m = decodeChannelMessage(d.channel, d.data)
+    if (!m.ok) return 'deliver'
+    const v = m.value
+    if (target === 0 && v.channel === 'consensus' && v.message.type === 'proposal') {
+      const p = v.message.value
+      if (p.height >= 3 && p.round === 0 && (d.from === 'n0' || d.from === 'n1')) target = p.height
+    }
+    if (target === 0) return 'deliver'
+    // n2 never gets round 0's proposal (it prevotes nil on its timeout)
+    if (d.to === 'n2' && v.channel === 'consensus' && v.message.type === 'proposal' && v.message.value.height === target && v.message.value.round === 0) return 'drop'
+    // the real prevote of n3 reaches n1 and n2 only later, through n0's maj23 gossip (not through n3's own re-gossip)
+    if (d.from === 'n3' && (d.to === 'n1' || d.to === 'n2') && v.channel === 'votes') {
+      const x = v.message.value
+      if (x.height === target && x.round === 0 && x.type === 'prevote' && x.blockId.hash.length > 0) return 'drop'
+    }
+    return 'deliver'
+  }
+  await tn.startAll()
+  t.ok(await tn.runUntil(() => target > 0 && tn.allAt(target + 2), 120_000), `all go past the split height (target ${target}, heights ${tn.nodes.map((n) => n.height()).join(',')})`)
+  t.ok(split, 'n3 sent its two prevotes')
+  const n0 = tn.nodes[0]!
+  const n0addr = toHex(n0.current!.privval!.address)
+  t.ok(n0.events.some((e) => e.type === 'vote' && e.vote.height === target && e.vote.round === 0 && e.vote.type === 'precommit' &&
+    toHex(e.vote.validatorAddress) === n0addr && e.vote.blockId.hash.length > 0), 'n0 saw the polka and precommitted the block in round 0 (it is locked)')
+  for (let h = 1; h <= target + 2; h++) t.equal(new Set(tn.nodes.map((n) => n.blocks.get(h)?.hash)).size, 1, `one block at ${h}`)
+  t.same(tn.net.misbehavior, [], 'no misbehavior reports')
 })
