@@ -45,8 +45,9 @@ export class SimViolation extends Error {
     readonly seed: number,
     readonly violation: Violation,
     readonly scenario: string,
+    readonly replay = `npm run sim -- --seed ${seed}`,
   ) {
-    super(`simulation violation [${violation.kind}] at t=${violation.time}ms: ${violation.detail}\n  seed: ${seed}\n  scenario: ${scenario}\n  replay: npm run sim -- --seed ${seed}`)
+    super(`simulation violation [${violation.kind}] at t=${violation.time}ms: ${violation.detail}\n  seed: ${seed}\n  scenario: ${scenario}\n  replay: ${replay}`)
     this.name = 'SimViolation'
   }
 }

@@ -99,7 +99,7 @@ async function main (): Promise<void> {
     out(`scenario: ${describeScenario(r.scenario)}`)
     out(resultLine(r))
     out(`network: ${JSON.stringify(r.network)}`)
-    for (const v of r.violations) out(new SimViolation(r.seed, v, r.description).message)
+    for (const v of r.violations) out(new SimViolation(r.seed, v, r.description, r.replay).message)
     if (r.knownIssue !== null) out(`known engine issue: ${r.knownIssue}; split views: ${JSON.stringify(r.splitViews)}`)
     if (r.engineHalts.length > 0) out(`engine halts: ${JSON.stringify(r.engineHalts)}`)
     process.exitCode = r.violations.length > 0 ? 1 : 0
@@ -111,7 +111,7 @@ async function main (): Promise<void> {
     done++
     if (r.violations.length > 0) {
       for (const v of r.violations.slice(0, 1)) {
-        process.stdout.write(new SimViolation(r.seed, v, r.description).message + (r.knownIssue === null ? '' : `\n  known engine issue: ${r.knownIssue}`) + '\n')
+        process.stdout.write(new SimViolation(r.seed, v, r.description, r.replay).message + (r.knownIssue === null ? '' : `\n  known engine issue: ${r.knownIssue}`) + '\n')
       }
     }
     if (done % a.progress === 0) process.stdout.write(`… ${done}/${count} seeds, last: ${resultLine(r)}\n`)

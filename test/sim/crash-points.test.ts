@@ -22,7 +22,7 @@ CRASH_POINT_KINDS.forEach((point, i) => {
       const crashes: CrashSpec[] = [{ node, atMs: 100 + 37 * i, downMs: 250, point, occurrence }]
       const r = await runSeed(seed, { validators: 4, mix: 'none', crashes, minHeights: 5 })
       const v = r.violations[0]
-      t.equal(v, undefined, v === undefined ? `${node} at #${occurrence}` : new SimViolation(seed, v, r.description).message)
+      t.equal(v, undefined, v === undefined ? `${node} at #${occurrence}` : new SimViolation(seed, v, r.description, r.replay).message)
       t.equal(r.crashes, 1, `${node} died at hit #${occurrence} of ${point} (hits: ${JSON.stringify(r.pointHits[node] ?? {})})`)
       t.equal(r.restarts, 1, 'and came back')
       t.ok(r.minHeight >= 5, `all nodes reached height ${r.minHeight}`)
@@ -39,7 +39,7 @@ t.test('every node killed at once (privval after-rename and WAL after-sync), all
   ]
   const r = await runSeed(7_500, { validators: 4, mix: 'none', crashes, minHeights: 6 })
   const v = r.violations[0]
-  t.equal(v, undefined, v === undefined ? 'no violation' : new SimViolation(7_500, v, r.description).message)
+  t.equal(v, undefined, v === undefined ? 'no violation' : new SimViolation(7_500, v, r.description, r.replay).message)
   t.equal(r.crashes, 4)
   t.equal(r.restarts, 4)
   t.ok(r.minHeight >= 6)

@@ -19,7 +19,7 @@ t.test('honest prevoteIgnoringLock is caught within 200 seeds', async (t) => {
     const r = await runSeed(seed, { honestFault: 'prevoteIgnoringLock' })
     tried++
     const v = r.violations.find((x) => SAFETY.includes(x.kind))
-    if (v !== undefined) found = new SimViolation(seed, v, r.description)
+    if (v !== undefined) found = new SimViolation(seed, v, r.description, r.replay)
   }
   t.ok(found !== undefined, found === undefined ? `not caught in ${tried} seeds` : `caught at seed ${found.seed} (${tried} seeds run): ${found.violation.kind}`)
   if (found !== undefined) t.comment(found.message)

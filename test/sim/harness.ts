@@ -32,7 +32,7 @@ export async function checkSeeds (t: Test, start: number, count: number, opts: R
     s.validators[String(r.scenario.validators)] = (s.validators[String(r.scenario.validators)] ?? 0) + 1
     const v = r.violations[0]
     if (v === undefined) continue
-    const message = new SimViolation(seed, v, r.description).message
+    const message = new SimViolation(seed, v, r.description, r.replay).message
     if (r.knownIssue !== null && !strict) {
       s.known.push(r)
       t.fail(message, { todo: `known engine issue ${r.knownIssue} (SIM_STRICT=1 fails on it)` })

@@ -309,8 +309,11 @@ export class SimNode {
     if (e !== undefined) await this.safely(() => e.idle())
   }
 
-  /** Starts a new incarnation from the durable pieces (first start or restart). */
-  async start (): Promise<void> {
+  /**
+   * Starts a new incarnation from the durable pieces (first start or restart). Returns the
+   * error when the engine failed to start for a reason other than a simulated crash.
+   */
+  async start (): Promise<Error | null> {
     if (this.current !== null) throw new Error(`${this.name} is already running`)
     const o = this.o
     const first = this.started === 0
@@ -390,7 +393,9 @@ export class SimNode {
       unsubscribe,
       closeStores: async () => { await blockStore.close(); await stateStore.close() },
     }
+    const before = this.engineErrors.length
     await this.safely(() => engine.start())
+    return this.engineErrors.length > before && !this.dead ? this.engineErrors[this.engineErrors.length - 1] as Error : null
   }
 
   /** Submits a tx as a client would through RPC (no-op while down). */

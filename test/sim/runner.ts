@@ -32,7 +32,7 @@ import { addressHex, SafetyChecker, SimViolation, type Violation } from './check
 import { SimNetwork } from './network.ts'
 import { SimNode } from './node.ts'
 import { rngFor } from './rng.ts'
-import { ARM_WINDOW_MS, describeScenario, generateScenario, type Scenario, type ScenarioOptions } from './scenario.ts'
+import { ARM_WINDOW_MS, defaultMix, defaultValidators, describeScenario, generateScenario, type Scenario, type ScenarioOptions } from './scenario.ts'
 import { SimWorld } from './world.ts'
 
 export const SIM_CHAIN_ID = 'aidledger-sim'
@@ -92,6 +92,24 @@ export interface SeedResult {
   engineHalts: Array<{ node: string, time: number, error: string }>
   /** Set when the first violation is explained by a known engine issue (see KNOWN_ISSUE_*). */
   knownIssue: string | null
+  /** The command that replays this run. */
+  replay: string
+}
+
+/** The CLI command replaying `seed` with these options. */
+export function replayCommand (seed: number, opts: RunSeedOptions): string {
+  let cmd = `npm run sim -- --seed ${seed}`
+  if (opts.validators !== undefined && opts.validators !== defaultValidators(seed)) cmd += ` --validators ${opts.validators}`
+  if (opts.mix !== undefined && opts.mix !== defaultMix(seed)) cmd += ` --mix ${opts.mix}`
+  if (opts.honestFault === 'prevoteIgnoringLock') cmd += ' --honest-fault'
+  if (opts.crashes !== undefined || opts.minHeights !== undefined || opts.engineOptions !== undefined) cmd += '   (plus the test\'s own crash schedule / options: rerun that test)'
+  return cmd
+}
+
+/** The first violation of a run as a SimViolation (seed, fault mix, replay command). */
+export function violationOf (r: SeedResult): SimViolation | undefined {
+  const v = r.violations[0]
+  return v === undefined ? undefined : new SimViolation(r.seed, v, r.description, r.replay)
 }
 
 function simKey (seed: number, i: number): Ed25519KeyPair {
@@ -207,6 +225,13 @@ export async function runSeed (seed: number, opts: RunSeedOptions = {}): Promise
   /** Downtime of the crash a node is armed for (or undergoing). */
   const downtime = new Map<string, number>()
 
+  const startNode = async (node: SimNode): Promise<void> => {
+    const err = await node.start()
+    if (err === null) return
+    verbose?.(`t=${world.now} ${node.name} ENGINE FAILED TO START: ${err.message}`)
+    if (honest.has(node.name)) checker.violations.push({ kind: 'crash', time: world.now, detail: `honest node ${node.name}'s engine failed to start (incarnation ${node.incarnations}): ${err.message}` })
+  }
+
   const restartLater = (node: SimNode, downMs: number): void => {
     world.schedule(0, 'reap', null, async () => {
       await node.reap()
@@ -214,7 +239,7 @@ export async function runSeed (seed: number, opts: RunSeedOptions = {}): Promise
         restarts++
         traceLine(`restart|${world.now}|${node.name}`)
         verbose?.(`t=${world.now} RESTART ${node.name}`)
-        await node.start()
+        await startNode(node)
       })
     })
   }
@@ -291,7 +316,7 @@ export async function runSeed (seed: number, opts: RunSeedOptions = {}): Promise
   }
 
   // ---- schedule: start, partitions, crashes, workload, liveness ----
-  for (const node of nodes.values()) world.schedule(0, 'start', node.name, async () => { await node.start() })
+  for (const node of nodes.values()) world.schedule(0, 'start', node.name, async () => { await startNode(node) })
   for (const p of scenario.partitions) {
     world.at(p.startMs, 'partition', null, () => {
       traceLine(`partition|${world.now}|${p.groups.map((g) => g.join('+')).join('|')}`)
@@ -423,13 +448,14 @@ export async function runSeed (seed: number, opts: RunSeedOptions = {}): Promise
     splitViews,
     engineHalts,
     knownIssue,
+    replay: replayCommand(seed, opts),
   }
 }
 
 /** Throws a SimViolation for the first violation of a result. */
 export function assertNoViolation (r: SeedResult): void {
-  const v = r.violations[0]
-  if (v !== undefined) throw new SimViolation(r.seed, v, r.description)
+  const v = violationOf(r)
+  if (v !== undefined) throw v
 }
 
 export interface BatchSummary {
