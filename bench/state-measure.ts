@@ -54,7 +54,7 @@ function median (xs: number[]): number {
   return s.length % 2 === 1 ? s[m] as number : ((s[m - 1] as number) + (s[m] as number)) / 2
 }
 
-function memory (): { rss: number, anon: number, file: number, heap: number, external: number } {
+function memory (): { rss: number, anon: number, file: number, heap: number, heapTotal: number, external: number } {
   const g = (globalThis as { gc?: () => void }).gc
   if (g !== undefined) { g(); g() }
   const m = process.memoryUsage()
@@ -66,7 +66,7 @@ function memory (): { rss: number, anon: number, file: number, heap: number, ext
     anon = kb('RssAnon')
     file = kb('RssFile')
   } catch {}
-  return { rss: m.rss, anon, file, heap: m.heapUsed, external: m.external }
+  return { rss: m.rss, anon, file, heap: m.heapUsed, heapTotal: m.heapTotal, external: m.external }
 }
 
 type Kind = 'warm-up' | 'pre-verified' | 'cold'
@@ -132,13 +132,13 @@ export async function measureWorld (dir: string, man: Manifest, o: MeasureOption
       const failed = r.txResults.findIndex((x) => x.code !== 0)
       if (failed >= 0) throw new Error(`block ${s}: tx ${failed} failed with code ${r.txResults[failed]?.code}: ${r.txResults[failed]?.log}`)
       res[kind].push({ finalize, commit: commitMs, cpu })
-      log(`  block ${s} (${kind}): finalizeBlock ${finalize.toFixed(0)} ms = ${(txs.length / finalize * 1000).toFixed(0)} tx/s (process cpu ${cpu.toFixed(0)} ms); store commit ${commitMs.toFixed(0)} ms`)
+      log(`  block ${s} (${kind}): finalizeBlock ${finalize.toFixed(0)} ms = ${(txs.length / finalize * 1000).toFixed(0)} tx/s (process cpu ${cpu.toFixed(0)} ms); store commit ${commitMs.toFixed(0)} ms; rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MB`)
     }
     if (o.windows !== undefined) writeFileSync(o.windows, JSON.stringify(windows))
     const after = memory()
     const st = inner.inner.stats()
     const mb = (b: number): string => (b / 2 ** 20).toFixed(0)
-    log(`state ${o.label}: rss ${mb(after.rss)} MB (anon ${mb(after.anon)}, file-backed ${mb(after.file)}; heap ${mb(after.heap)}, external ${mb(after.external)}); node cache ${st.cachedNodes}/${st.cacheCapacity}, ${st.cacheHits} hits / ${st.cacheMisses} misses`)
+    log(`state ${o.label}: rss ${mb(after.rss)} MB (anon ${mb(after.anon)}, file-backed ${mb(after.file)}; V8 heap ${mb(after.heap)} used of ${mb(after.heapTotal)}, external ${mb(after.external)}); node cache ${st.cachedNodes}/${st.cacheCapacity}, ${st.cacheHits} hits / ${st.cacheMisses} misses`)
     const tps = (ms: number): number => man.spec.blockTxs / ms * 1000
     const spread = (k: Kind, f: (x: Block) => number): string => {
       const v = res[k].map(f)

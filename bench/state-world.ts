@@ -29,7 +29,7 @@ import { createSocialApp } from '../state/app.ts'
 import { loadParams } from '../state/block.ts'
 import type { BlockCtx, ExecCtx } from '../state/context.ts'
 import { periodOf } from '../state/context.ts'
-import { getRec, Overlay, putRec, ReadCache, storeReader } from '../state/kv.ts'
+import { getRec, Overlay, putRec, storeReader } from '../state/kv.ts'
 import { Entity, K } from '../state/keys.ts'
 import { MetaSchema, OfficeSchema, type Office } from '../state/records.ts'
 import type { Body } from '../state/schema.ts'
@@ -190,14 +190,15 @@ async function bulkRegister (store: AppStore, n: number, log: Log): Promise<void
   let h = 0
   while (householdStart(h) < n) {
     // The keys the handler reads (all absent: new households and subjects), read at once.
-    const reads = new ReadCache(reader)
-    const ahead: Uint8Array[] = []
+    const ahead = new Map<string, Promise<Uint8Array | null>>()
+    const want = (k: Uint8Array): void => { ahead.set(Buffer.from(k).toString('latin1'), reader.get(k)) }
     for (let x = h; x < h + BULK_HOUSEHOLDS && householdStart(x) < n; x++) {
-      ahead.push(K.household(householdId(x)), K.auditCount(Entity.household(householdId(x))))
-      for (const m of householdMembers(x, n)) ahead.push(K.person(subjectId(m)), K.auditCount(Entity.subject(subjectId(m))))
+      want(K.household(householdId(x)))
+      want(K.auditCount(Entity.household(householdId(x))))
+      for (const m of householdMembers(x, n)) { want(K.person(subjectId(m))); want(K.auditCount(Entity.subject(subjectId(m)))) }
     }
-    await reads.prefetch(ahead)
-    const kv = new Overlay(reads)
+    await Promise.all(ahead.values())
+    const kv = new Overlay({ get: async (k) => await (ahead.get(Buffer.from(k).toString('latin1')) ?? reader.get(k)) })
     const height: number = meta.lastHeight + 1
     const time: number = meta.lastTime + BLOCK_MS
     const block: BlockCtx = { chainId: CHAIN, height, time, params, events: [], validatorUpdates: [] }
