@@ -157,8 +157,12 @@ export interface AidClient {
   /** The indexed tx, or null when the node does not know it (yet). */
   tx: (hash: string | Uint8Array, o?: { prove?: boolean }) => Promise<ResultTx | null>
   txSearch: (query: string, o?: { page?: number, perPage?: number, orderBy?: 'asc' | 'desc', prove?: boolean }) => Promise<{ txs: ResultTx[], totalCount: number }>
-  /** Subscribes over the WebSocket; resolves once the node confirmed; the result unsubscribes. */
-  subscribe: (query: string, onEvent: (ev: NodeEvent) => void) => Promise<Unsubscribe>
+  /**
+   * Subscribes over the WebSocket (one connection per client); resolves once the node
+   * confirmed; the result unsubscribes. `onClose` hears of a subscription the node ended
+   * (slow client, node stopping) or a lost connection; subscribe again to resume.
+   */
+  subscribe: (query: string, onEvent: (ev: NodeEvent) => void, o?: { onClose?: (err: ClientError) => void }) => Promise<Unsubscribe>
   waitForHeight: (height: number, o?: { timeoutMs?: number }) => Promise<number>
   waitForTx: (hash: string | Uint8Array, o?: { timeoutMs?: number }) => Promise<ResultTx>
   /** The signed header at `height`, verified (header hash, validator set, +2/3 commit, trust). */
@@ -399,7 +403,7 @@ export function createClient (opts: ClientOptions): AidClient {
   let ws: WebSocket | undefined
   let wsOpen: Promise<WebSocket> | undefined
   const wsPending = new Map<number, Pending>()
-  const subs = new Map<string, (ev: NodeEvent) => void>()
+  const subs = new Map<string, { onEvent: (ev: NodeEvent) => void, onClose?: ((err: ClientError) => void) | undefined }>()
 
   function wsUrl (): string {
     return base.replace(/^http/, 'ws') + '/websocket'
@@ -416,14 +420,15 @@ export function createClient (opts: ClientOptions): AidClient {
     wsOpen = new Promise<WebSocket>((resolve, reject) => {
       const s = new WebSocket(wsUrl())
       s.once('open', () => { ws = s; resolve(s) })
-      s.once('error', (err) => { reject(new ClientError('ERR_CLIENT_HTTP', `${wsUrl()}: ${err.message}`, 'websocket')) })
+      // Before 'open' an error fails the connect; after it, 'close' follows and fails what is pending.
+      s.on('error', (err) => { reject(new ClientError('ERR_CLIENT_HTTP', `${wsUrl()}: ${err.message}`, 'websocket')) })
       s.on('message', (data) => {
         let m: Record<string, unknown>
         try { m = JSON.parse(data.toString()) as Record<string, unknown> } catch { return }
         const result = m.result as Record<string, unknown> | undefined
         if (result !== undefined && result !== null && typeof result.query === 'string' && result.data !== undefined) {
           const h = subs.get(result.query)
-          if (h !== undefined) h({ query: result.query, data: result.data as NodeEvent['data'], events: (result.events ?? {}) as Record<string, string[]> })
+          if (h !== undefined) h.onEvent({ query: result.query, data: result.data as NodeEvent['data'], events: (result.events ?? {}) as Record<string, string[]> })
           return
         }
         const p = typeof m.id === 'number' ? wsPending.get(m.id) : undefined
@@ -434,11 +439,14 @@ export function createClient (opts: ClientOptions): AidClient {
           p.reject(new ClientError('ERR_CLIENT_RPC', `${e.message ?? ''} (${e.code ?? 0})${e.data === undefined ? '' : `: ${String(e.data)}`}`, 'websocket', { code: Number(e.code), message: String(e.message ?? ''), data: e.data }))
         } else p.resolve(m.result)
       })
-      s.on('close', () => {
+      s.on('close', (code, reason) => {
         ws = undefined
         wsOpen = undefined
+        const err = new ClientError('ERR_CLIENT_CLOSED', `WebSocket closed (${code}${reason.length > 0 ? ` ${reason.toString()}` : ''})`, 'websocket')
+        const ended = [...subs.values()]
         subs.clear()
-        failAll(new ClientError('ERR_CLIENT_CLOSED', 'WebSocket closed', 'websocket'))
+        failAll(err)
+        for (const sub of ended) sub.onClose?.(err)
       })
     })
     wsOpen.catch(() => { wsOpen = undefined })
@@ -455,9 +463,9 @@ export function createClient (opts: ClientOptions): AidClient {
     })
   }
 
-  async function subscribe (q: string, onEvent: (ev: NodeEvent) => void): Promise<Unsubscribe> {
+  async function subscribe (q: string, onEvent: (ev: NodeEvent) => void, o: { onClose?: (err: ClientError) => void } = {}): Promise<Unsubscribe> {
     if (subs.has(q)) throw new ClientError('ERR_CLIENT_BAD_ARGUMENT', 'already subscribed to this query', 'subscribe')
-    subs.set(q, onEvent)
+    subs.set(q, { onEvent, onClose: o.onClose })
     try {
       await wsCall('subscribe', { query: q })
     } catch (err) {

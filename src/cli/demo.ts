@@ -16,7 +16,7 @@
  *
  *   npm run demo -- --start               own 4-node devnet in a temp dir, free ports,
  *                                         stopped and deleted at the end (--keep DIR keeps it)
- *   npm run demo -- --init DIR            writes a 4-node devnet (ports 26656…) whose genesis
+ *   npm run demo -- --init DIR            writes a 4-node devnet (ports 26656…, --base-port) whose genesis
  *                                         holds the demo's ministry keys (DIR/keyring); then
  *                                         `aidledger devnet --home DIR` and
  *   npm run demo -- --node URL --keyring DIR/keyring
@@ -425,7 +425,8 @@ export async function runScenario (o: DemoOptions): Promise<void> {
 async function main (): Promise<number> {
   const { values } = parseArgs({
     options: {
-      start: { type: 'boolean' }, node: { type: 'string' }, keyring: { type: 'string' }, keep: { type: 'string' }, init: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      start: { type: 'boolean' }, node: { type: 'string' }, keyring: { type: 'string' }, keep: { type: 'string' }, init: { type: 'string' },
+      'base-port': { type: 'string' }, help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   })
@@ -433,15 +434,17 @@ async function main (): Promise<number> {
     process.stdout.write('Usage: npm run demo -- [--start [--keep DIR]] | [--node URL --keyring DIR] | [--init DIR]\n' +
       '  --start        create and run a 4-node devnet in a temp dir on free ports, stop and delete it at the end\n' +
       '  --keep DIR     with --start: create the devnet in DIR and keep it (nodes are still stopped)\n' +
-      '  --init DIR     write a 4-node devnet (ports 26656…) with the demo genesis and keyring into DIR, then exit\n' +
+      '  --init DIR     write a 4-node devnet (ports 26656…, or --base-port P) with the demo genesis and keyring into DIR, then exit\n' +
       '  --node URL     run against a running network (default http://127.0.0.1:26657)\n' +
       '  --keyring DIR  keyring holding the ministry keys of that network (mca, mof, nhc)\n')
     return 0
   }
   if (values.init !== undefined) {
     const dir = resolve(values.init)
-    const net = await createDemoNet(dir, 26656, false)
-    say(`next:  node bin/aidledger.js devnet --home ${join(dir, 'net')}\n        npm run demo -- --node ${net.rpc} --keyring ${net.keyring}`)
+    const base = Number(values['base-port'] ?? 26656)
+    if (!Number.isSafeInteger(base) || base < 1 || base + 304 > 65535) throw new DemoError('--base-port: expected a port number')
+    const net = await createDemoNet(dir, base, false)
+    say(`next:  node bin/aidledger.js devnet --home ${join(dir, 'net')}${base === 26656 ? '' : ` --base-port ${base}`}\n        npm run demo -- --node ${net.rpc} --keyring ${net.keyring}`)
     return 0
   }
   if (values.start !== true) {

@@ -144,6 +144,17 @@ t.test('subscribe over the WebSocket: events, unsubscribe, errors', async (t) =>
   t.ok(isClientError(bad, 'ERR_CLIENT_RPC') && /failed to parse query/.test(bad.message), 'a bad query is the node\'s error')
 })
 
+t.test('subscribe: onClose hears of a node that goes away', async (t) => {
+  const h = await startHarness()
+  const c = createClient({ url: h.server.url() })
+  t.teardown(() => c.close())
+  let closed: Error | undefined
+  await c.subscribe("tm.event='NewBlock'", () => {}, { onClose: (err) => { closed = err } })
+  await h.close()
+  for (let i = 0; i < 200 && closed === undefined; i++) await new Promise((resolve) => setTimeout(resolve, 10))
+  t.match(closed, { code: 'ERR_CLIENT_CLOSED' })
+})
+
 t.test('errors: JSON-RPC error, unreachable node, bad URL, closed client', async (t) => {
   const h = await startHarness()
   t.teardown(() => h.close())

@@ -61,6 +61,7 @@ export const QUERIES: QuerySpec[] = [
 const OPTIONS: Record<string, OptionSpec> = {
   node: nodeOption,
   height: { type: 'string', valueName: 'H', description: 'Query the state after block H.', defaultText: 'latest' },
+  prove: { type: 'boolean', description: 'Verify the answer (the default).' },
   'no-prove': { type: 'boolean', description: 'Skip proof and header verification.' },
   trust: { type: 'string', valueName: 'ROOT', description: 'Validator set to trust: genesis or node.', defaultText: 'genesis' },
   'wait-ms': { type: 'string', valueName: 'MS', description: 'How long to wait for block height+1 (whose header proves the answer).', defaultText: '60000' },
@@ -96,6 +97,7 @@ function queryCommand (spec: QuerySpec): Command {
       const path = queryPath(spec, ctx.positionals)
       const height = intOption(ctx, 'height', { min: 1, max: Number.MAX_SAFE_INTEGER })
       const waitMs = intOption(ctx, 'wait-ms', { min: 1, max: 3_600_000 })
+      if (flag(ctx, 'prove') && flag(ctx, 'no-prove')) throw usageError('give --prove or --no-prove, not both', '--prove')
       const trust = stringOption(ctx, 'trust') ?? 'genesis'
       if (trust !== 'genesis' && trust !== 'node') throw usageError('expected genesis or node', '--trust')
       const client = createClient({ url: nodeUrl(ctx), codec: appQueryCodec, trust })
