@@ -1,17 +1,11 @@
 /**
- * The logger p2p/ takes by injection (DESIGN §9: structured lines, levels, module field —
- * the kernel's logging module adapts to this shape). No-op by default, so tests and benches
- * stay quiet unless they pass one.
+ * The logger p2p/ takes by injection: the kernel's structured logger (src/log.ts), of
+ * which p2p needs only the four level methods. No-op by default, so tests and benches stay
+ * quiet unless they pass one.
  */
-export type LogFields = Record<string, unknown>
+import { silentLogger, type Logger as KernelLogger } from '../src/log.ts'
 
-export interface Logger {
-  debug: (msg: string, fields?: LogFields) => void
-  info: (msg: string, fields?: LogFields) => void
-  warn: (msg: string, fields?: LogFields) => void
-  error: (msg: string, fields?: LogFields) => void
-}
+export type { LogFields } from '../src/log.ts'
+export type Logger = Pick<KernelLogger, 'debug' | 'info' | 'warn' | 'error'>
 
-const noop = (): void => {}
-
-export const NOOP_LOGGER: Logger = { debug: noop, info: noop, warn: noop, error: noop }
+export const NOOP_LOGGER: Logger = silentLogger
