@@ -17,10 +17,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { appendFileSync, closeSync, existsSync, openSync, readFileSync } from 'node:fs'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Config } from '../../src/config/config.ts'
 import type { DefaultAppState } from '../../src/config/genesis.ts'
@@ -435,6 +435,15 @@ export class Testnet {
     if (o.printLogs === true) {
       const print = o.print ?? ((m: string) => { process.stderr.write(m + '\n') })
       for (const n of this.all()) print(`--- ${n.name} (${n.logFile}) last lines ---\n${n.tail(60)}`)
+      // The whole logs outlive the temp dir, for a closer look.
+      const saved = join(tmpdir(), 'aidledger-e2e-logs', basename(this.dir))
+      try {
+        await mkdir(saved, { recursive: true })
+        for (const n of this.all()) if (existsSync(n.logFile)) await copyFile(n.logFile, join(saved, `${n.name}.log`))
+        print(`e2e: full logs saved in ${saved}`)
+      } catch (err) {
+        print(`e2e: could not save the logs: ${(err as Error).message}`)
+      }
     }
     const keep = o.keep ?? keepFromEnv()
     if (keep) {
