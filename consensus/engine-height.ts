@@ -44,6 +44,12 @@ export interface BlockEntry {
   block: Block | null
   verdict: Verdict
   why: string
+  /**
+   * Whether a +2/3 precommit quorum for it may be committed: valid, or invalid only for
+   * this node's own reasons (its clock, its app's processProposal), which CometBFT does
+   * not re-check when it finalizes a commit.
+   */
+  commitable: boolean
 }
 
 export interface HeldProposal {
@@ -218,7 +224,7 @@ export function ensureBlock (hs: HeightState, blockId: BlockId, round: number, m
   if (hs.blocksByPsh.has(pshKey)) return undefined // same parts, different header hash: one of them is junk
   const a = newPartSetAssembler(blockId.partSetHeader, { maxBytes: Math.min(maxBytes, MAX_BLOCK_BYTES) })
   if (!a.ok) return undefined
-  const entry: BlockEntry = { blockId, key, pshKey, assembler: a.value, round, block: null, verdict: 'unknown', why: '' }
+  const entry: BlockEntry = { blockId, key, pshKey, assembler: a.value, round, block: null, verdict: 'unknown', why: '', commitable: false }
   hs.blocks.set(key, entry)
   hs.blocksByPsh.set(pshKey, entry)
   hs.blockIds.set(key, blockId)

@@ -2,7 +2,8 @@
  * The consensus engine shell (DESIGN §3, §4, §8): the pure driver (consensus/core) wired to
  * the WAL, the private validator, the application, the stores, the mempool, the evidence
  * pool and the network, after CometBFT consensus/state.go + reactor.go (split here into
- * engine.ts, gossip.ts, blocksync.ts, block-exec.ts, messages.ts).
+ * engine.ts, engine-height.ts, engine-gossip.ts, gossip.ts, blocksync.ts, block-exec.ts,
+ * messages.ts).
  *
  * PUBLIC API (stable; the simulator and the node assembly code against it)
  *
@@ -10,7 +11,7 @@
  *
  *   deps = { chainId, genesis: { initialHeight, genesisTimeMs, validatorSet, consensusParams,
  *            appStateBytes }, app, blockStore, stateStore, wal, privval | null, mempool,
- *            evidencePool, transport, clock, timers, verify, verifyPool?, logger? }
+ *            evidencePool, transport, clock, timers, verify, verifyPool?, responseStore?, logger? }
  *   options = { timeouts?: { propose 3000, proposeDelta 500, prevote 1000, prevoteDelta 500,
  *               precommit 1000, precommitDelta 500, commit 1000 }, skipTimeoutCommit?,
  *               maxClockDriftMs? (10 s), gossipIntervalMs? (100), gossipResendMs?,
@@ -18,9 +19,27 @@
  *               blocksync?: { lagThreshold 2, window 8, requestTimeoutMs 5000, statusIntervalMs 1000 },
  *               maxRoundsAhead?, faults? (test only) }
  *   engine = { start(), stop(), idle(), status(), chainState(), subscribe(listener) → unsubscribe }
+ *   events = new-block | new-round-step | new-round | complete-proposal | vote |
+ *            evidence-committed | catching-up | halted
  *
- * Types: consensus/engine-types.ts. Helpers for the node assembly: `evidencePoolDeps` and
- * `incrementValidatorSet` (the state store's incrementProposerPriority) in block-exec.ts.
+ * Types: consensus/engine-types.ts. Helpers for the node assembly in block-exec.ts:
+ * `evidencePoolDeps`, `incrementValidatorSet` (the state store's incrementProposerPriority),
+ * `createFinalizeResponseStore` (the responseStore; also RPC block_results).
+ *
+ * One input, start to end: decode (messages.ts; undecodable or invalid → misbehavior
+ * report) → height/round bounds → signature check → WAL append → driver step → outputs in
+ * order: our proposal/vote is signed by privval, appended and fsynced to the WAL, then
+ * broadcast and looped back into the driver; timeouts go to `timers`; a decision applies
+ * the block (block-exec) and starts the next height after timeouts.commit. A proposal is fed
+ * once its block is assembled from parts and validated (valid(v) is the block's verdict).
+ * A restart replays the height's WAL records into a fresh driver; our own signed votes and
+ * proposals come from the WAL, so nothing conflicting is signed (privval refuses anyway).
+ *
+ * Equivocators (VoteSetMaj23): the core's vote keeper counts a validator's first vote per
+ * round and type. The shell also keeps a vote book of every signed vote per value
+ * (engine-height.ts), announces the values it holds +2/3 for, re-sends their votes to peers
+ * that do not announce them, commits on a book precommit quorum, and rebuilds the driver
+ * from the height's inputs when a prevote quorum hides behind an equivocator's other vote.
  *
  * Determinism contract (for test/sim): the engine reads time only through `clock`, schedules
  * only through `timers`, and does all its async work inside ONE serial input queue; `idle()`
@@ -383,9 +402,11 @@ export function createConsensusEngine (options: ConsensusEngineOptions, deps: Co
     entry.block = d.value
     const v = await exec.validateBlock(d.value, { checkDrift: true, processProposal: true })
     entry.verdict = v.ok ? 'valid' : 'invalid'
+    entry.commitable = v.ok
     if (!v.ok) {
       entry.why = v.error.message
-      log.warn('proposed block is invalid', { height: me.height, block: entry.key, why: entry.why })
+      entry.commitable = (await exec.validateBlock(d.value, { checkDrift: false, processProposal: false })).ok
+      log.warn('proposed block is invalid', { height: me.height, block: entry.key, why: entry.why, commitable: entry.commitable })
     }
     for (const hp of me.proposals) {
       if (hp.blockKey === entry.key) emit({ type: 'complete-proposal', height: me.height, round: hp.proposal.round, blockId: entry.blockId, proposal: hp.proposal })
@@ -516,6 +537,7 @@ export function createConsensusEngine (options: ConsensusEngineOptions, deps: Co
     }
     entry.block = built.block
     entry.verdict = 'valid'
+    entry.commitable = true
     return [...drive(me, { kind: 'propose-value', round, valueId: entry.key }).outputs]
   }
 
@@ -633,14 +655,14 @@ export function createConsensusEngine (options: ConsensusEngineOptions, deps: Co
     for (const q of candidates) {
       const e = me.blocks.get(q.valueId)
       if (e === undefined || e.block === null) continue
-      if (e.verdict === 'invalid') {
+      if (e.verdict === 'invalid' && !e.commitable) {
         if (!reportedInvalidQuorum.has(e.key)) {
           reportedInvalidQuorum.add(e.key)
           log.error('+2/3 of the validators precommitted a block this node finds invalid', { height: me.height, round: q.round, why: e.why })
         }
         continue
       }
-      if (e.verdict !== 'valid') continue
+      if (!e.commitable) continue
       const driverCan = me.driver.votes.quorum('precommit', q.round) === q.valueId &&
         me.driver.proposals(q.round).some((sp) => sp.proposal.valueId === q.valueId && sp.valid)
       if (!driverCan) return q

@@ -322,7 +322,8 @@ function voteItemOfValue (v: Vote): string {
 export function pickForPeer (v: OurView, peer: PeerGossipState, now: number, limits: PickLimits): Outgoing[] {
   const prs = peer.round
   const out: Outgoing[] = []
-  if (prs === null) return out
+  // Nothing before it announced itself, nothing while it block-syncs (it ignores consensus then).
+  if (prs === null || prs.step === 'sync') return out
 
   if (prs.height === v.height) {
     const rounds = roundsOfInterest(v, prs)

@@ -3,6 +3,7 @@
  * the in-memory transport and a fake clock.
  */
 import t from 'tap'
+import { toHex } from '../../src/bytes.ts'
 import { decodeChannelMessage } from '../../consensus/messages.ts'
 import { TestNet } from './helpers/network.ts'
 
@@ -131,4 +132,17 @@ t.test('real clock and timers: 4 validators and a full node commit, with txs', a
   for (let h = 1; h <= 6; h++) t.equal(new Set(tn.nodes.map((n) => n.blocks.get(h)?.hash)).size, 1, `one block at ${h}`)
   await tn.shutdown()
   await new Promise((resolve) => setTimeout(resolve, 50))
+})
+
+t.test('a validator whose clock lags beyond the drift prevotes nil on new blocks but still commits what +2/3 precommit', async (t) => {
+  const tn = await TestNet.create(t, { validators: 4, skewMs: [0, 0, 0, -60_000], engine: { maxClockDriftMs: 10_000 } })
+  await tn.startAll()
+  t.ok(await tn.runUntil(() => tn.allAt(6)), `all at 6 (heights ${tn.nodes.map((n) => n.height()).join(',')})`)
+  const slow = tn.nodes[3]!
+  t.ok([...slow.blocks.values()].every((b) => b.source === 'consensus'), 'the slow node committed every block by consensus, not block sync')
+  const addr = toHex(slow.current!.privval!.address)
+  const own = slow.events.flatMap((e) => (e.type === 'vote' && e.vote.type === 'prevote' && toHex(e.vote.validatorAddress) === addr ? [e.vote] : []))
+  const othersBlocks = own.filter((v) => v.blockId.hash.length > 0 && v.height > 1)
+  t.ok(own.length > 0 && othersBlocks.every((v) => slow.blocks.get(v.height)?.proposer === addr), 'it prevoted for no block but its own (the others\' are "from the future")')
+  for (let h = 1; h <= 6; h++) t.equal(new Set(tn.nodes.map((n) => n.blocks.get(h)?.hash)).size, 1, `one block at ${h}`)
 })

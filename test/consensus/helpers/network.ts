@@ -49,7 +49,7 @@ export class TestNode {
   readonly dbs = { block: newLevel(), state: newLevel(), evidence: newLevel(), responses: newLevel() }
   readonly events: ConsensusEvent[] = []
   /** height → block hash hex, from new-block events (all incarnations). */
-  readonly blocks = new Map<number, { hash: string, appHash: string, txs: string[], source: string }>()
+  readonly blocks = new Map<number, { hash: string, appHash: string, txs: string[], source: string, proposer: string }>()
   current: Incarnation | null = null
   starts = 0
 
@@ -79,6 +79,8 @@ export interface TestNetOptions {
   powers?: number[]
   logLevel?: 'debug' | 'info' | 'warn' | 'error'
   initialHeight?: number
+  /** Per-node clock offsets in ms (node i reads fake time + skewMs[i]). */
+  skewMs?: number[]
   /** Real clock and timers (systemClock/systemTimers) instead of the fake ones. */
   realTime?: boolean
   /** Wrap a node's transport (byzantine behaviour). */
@@ -175,7 +177,7 @@ export class TestNet {
       mempool,
       evidencePool,
       transport,
-      clock: this.opts.realTime === true ? systemClock : this.time,
+      clock: this.opts.realTime === true ? systemClock : { now: () => this.time.now() + (this.opts.skewMs?.[i] ?? 0) },
       timers: this.opts.realTime === true ? systemTimers : this.time,
       verify,
       responseStore: createFinalizeResponseStore(node.dbs.responses as unknown as ResponseDb),
@@ -265,5 +267,6 @@ function recordBlock (node: TestNode, ev: NewBlockEvent): void {
     appHash: toHex(ev.appHash),
     txs: ev.block.txs.map((tx) => toHex(tx)),
     source: ev.source,
+    proposer: toHex(ev.block.header.proposerAddress),
   })
 }
