@@ -72,7 +72,7 @@ import {
   MAX_PROPOSALS_PER_ROUND, buildView, decodeEntryBlock, ensureBlock, newHeightState, precommitsOfCommit, recordVote,
   toCoreProposal, toCoreVote, valueIdOf, votesKey, type BlockEntry, type HeightState, type LastHeight,
 } from './engine-height.ts'
-import { partItem, partSetKey, proposalItem, voteItem, type OurView } from './gossip.ts'
+import { partItem, partSetKey, proposalItem, quorumVoteItem, voteItem, type OurView } from './gossip.ts'
 import {
   decodeChannelMessage, encodeBlockPart, encodeConsensus, encodeVoteMessage, type BlockPart,
   type ChannelMessage, type StatusStep,
@@ -416,7 +416,10 @@ export function createConsensusEngine (options: ConsensusEngineOptions, deps: Co
   function onLatePrecommit (peer: PeerId | null, v: Vote): void {
     const l = last
     if (l === null || v.type !== 'precommit' || v.round !== l.round || v.height !== l.height) return
-    if (peer !== null) gossip.received(peer, voteItem(v.height, v.round, v.type, v.validatorIndex))
+    if (peer !== null) {
+      gossip.received(peer, voteItem(v.height, v.round, v.type, v.validatorIndex))
+      if (!isNilBlockId(v.blockId)) gossip.received(peer, quorumVoteItem(v.height, v.round, v.type, v.validatorIndex, blockIdKey(v.blockId)))
+    }
     const val = l.validators.validators[v.validatorIndex]
     if (val === undefined || !equalBytes(val.address, v.validatorAddress)) return
     const forBlock = !isNilBlockId(v.blockId) && blockIdKey(v.blockId) === blockIdKey(l.blockId)
@@ -439,8 +442,11 @@ export function createConsensusEngine (options: ConsensusEngineOptions, deps: Co
       return misbehave(peer, 'protocol', `vote from ${toHex(v.validatorAddress)} with index ${v.validatorIndex} that is not its index in the set`)
     }
     if (v.round > me.driver.roundState().round + cfg.maxRoundsAhead) return
-    if (peer !== null) gossip.received(peer, voteItem(v.height, v.round, v.type, v.validatorIndex))
     const vid = valueIdOf(v.blockId)
+    if (peer !== null) {
+      gossip.received(peer, voteItem(v.height, v.round, v.type, v.validatorIndex))
+      if (vid !== null) gossip.received(peer, quorumVoteItem(v.height, v.round, v.type, v.validatorIndex, vid))
+    }
     const seenKey = `${v.type}/${v.round}/${v.validatorIndex}/${vid ?? 'nil'}`
     if (me.seenVotes.has(seenKey)) return
     if (!replay && !deps.verify(val.pubKey, voteSignBytes(chainId, v), v.signature)) {

@@ -302,8 +302,9 @@ function quorumVotesFor (height: number, round: number, type: VoteType, valueKey
   for (const vote of votes) {
     if (n >= budget) break
     if (vote === undefined || blockIdKey(vote.blockId) !== valueKey) continue
+    // Only the value's own item counts: the peer may hold this validator's OTHER vote (the plain item says it holds one).
     const item = quorumVoteItem(height, round, type, vote.validatorIndex, valueKey)
-    if (peerHas(peer, item, now) || peerHas(peer, voteItemOfValue(vote), now)) continue
+    if (peerHas(peer, item, now)) continue
     out.push({ kind: 'vote', item, vote })
     n++
   }

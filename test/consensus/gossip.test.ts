@@ -9,7 +9,7 @@ import {
   blockIdKey, makePartSet, nilBlockId, type BlockId, type PartSet, type Proposal, type Vote, type VoteType,
 } from '../../src/types/index.ts'
 import {
-  applyStatus, buildStatus, markHas, newPeerGossipState, partItem, partSetKey, peerHas, pickForPeer, proposalItem, pruneHas,
+  applyStatus, buildStatus, markHas, newPeerGossipState, partItem, partSetKey, peerHas, pickForPeer, proposalItem, pruneHas, quorumVoteItem,
   voteItem, type HeldBlock, type OurView, type Outgoing, type PeerGossipState,
 } from '../../consensus/gossip.ts'
 import { ConsensusStatusSchema, newBits, setBit, type ConsensusStatusMessage } from '../../consensus/messages.ts'
@@ -261,4 +261,34 @@ t.test('a new height forgets what the peer held two heights back', async (t) => 
   t.notOk(p.has.has(voteItem(H - 2, 0, 'prevote', 0)))
   t.notOk(p.has.has(voteItem(H - 1, 0, 'prevote', 0)))
   t.ok(p.has.has(voteItem(H, 0, 'prevote', 0)), 'the previous height is kept (it serves a peer one behind)')
+})
+
+t.test('maj23: a quorum the peer does not claim is sent again whatever its bitmaps say (an equivocator\'s other vote)', async (t) => {
+  const votesA = [vote('prevote', 0, 0, idA), vote('prevote', 0, 1, idA), vote('prevote', 0, 3, idA)]
+  const v = (since: number): OurView => view({
+    votes: [...votesA, vote('prevote', 0, 2, null)],
+    maj23: [{ round: 0, type: 'prevote', blockId: idA, valueKey: blockIdKey(idA), since, votes: votesA }],
+  })
+  const holdsAll = (maj23: ConsensusStatusMessage['maj23'] = []): PeerGossipState =>
+    peerWith(status({ votes: [{ round: 0, type: 'prevote', bits: bits(N, [0, 1, 2, 3]) }], maj23 }))
+  const limits = { ...LIMITS, maj23DelayMs: 500 }
+  t.same(describe(pickForPeer(v(NOW - 500), holdsAll(), NOW, limits)), ['prevote r0 v0', 'prevote r0 v1', 'prevote r0 v3'],
+    'it holds a vote from everyone yet claims no quorum: the quorum\'s votes go again')
+  t.same(pickForPeer(v(NOW - 499), holdsAll(), NOW, limits), [], 'not before the delay (ordinary gossip gets there first)')
+  t.same(pickForPeer(v(NOW - 500), holdsAll([{ round: 0, type: 'prevote', blockId: idA }]), NOW, limits), [], 'not once it claims the quorum')
+  const p = holdsAll()
+  markHas(p, quorumVoteItem(H, 0, 'prevote', 1, blockIdKey(idA)), Infinity) // it sent us v1's vote for A
+  markHas(p, voteItem(H, 0, 'prevote', 3), Infinity) // it sent us some vote of v3 (not necessarily for A)
+  t.same(describe(pickForPeer(v(NOW - 500), p, NOW, limits)), ['prevote r0 v0', 'prevote r0 v3'], 'a vote for A it sent us is not sent back; another vote of v3 does not count')
+})
+
+t.test('maj23: a peer one height behind holding an equivocator\'s nil precommit gets the committed one', async (t) => {
+  const pc = [vote('precommit', 0, 0, idB, H - 1), vote('precommit', 0, 1, idB, H - 1), undefined, vote('precommit', 0, 3, idB, H - 1)]
+  const v = view({ lastCommit: { height: H - 1, round: 0, valueKey: blockIdKey(idB), since: NOW - 1000, proposal: null, block: null, precommits: pc } })
+  const peer = peerWith(status({ height: H - 1, votes: [{ round: 0, type: 'precommit', bits: bits(N, [0, 1, 2, 3]) }] }))
+  markHas(peer, quorumVoteItem(H - 1, 0, 'precommit', 0, blockIdKey(idB)), Infinity)
+  markHas(peer, quorumVoteItem(H - 1, 0, 'precommit', 1, blockIdKey(idB)), Infinity)
+  t.same(describe(pickForPeer(v, peer, NOW, { ...LIMITS, maj23DelayMs: 500 })), ['precommit r0 v3'])
+  const claims = peerWith(status({ height: H - 1, votes: [{ round: 0, type: 'precommit', bits: bits(N, [0, 1, 2, 3]) }], maj23: [{ round: 0, type: 'precommit', blockId: idB }] }))
+  t.same(pickForPeer(v, claims, NOW, { ...LIMITS, maj23DelayMs: 500 }), [], 'nothing once it claims the commit quorum')
 })
