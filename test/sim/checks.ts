@@ -92,6 +92,8 @@ export class SafetyChecker {
   readonly stats: CheckStats = { signedMessages: 0, byzantineEquivocations: 0, heightsDecided: 0, blocksValidated: 0 }
   /** Height → the block and app hash honest nodes finalized there. */
   readonly decided = new Map<number, HeightRecord>()
+  /** Heights at which a byzantine validator signed conflicting votes or proposals. */
+  readonly equivocationHeights = new Set<number>()
   /** Block id hashes (hex) that appeared in a validly signed proposal. */
   private readonly proposed = new Map<string, Proposal>()
   private readonly signs = new Map<string, SignRecord>()
@@ -232,6 +234,7 @@ export class SafetyChecker {
     if (equalBytes(prev.signBytes, signBytes)) return
     if (this.opts.byzantineKeys.has(address)) {
       this.stats.byzantineEquivocations++
+      this.equivocationHeights.add(Number(hrs.slice(0, hrs.indexOf('/'))))
       return
     }
     this.violate('double-sign', `honest validator ${address.slice(0, 12)} signed two different messages for ${hrs}: first sent by ${prev.node} at t=${prev.time}ms, second by ${node}`)
