@@ -277,6 +277,14 @@ async function run (net: Testnet, o: Options, offices: SoakOffices, stopRequeste
 
   // -- then from the stores, after a clean shutdown of every node
   const stored = await compareStores(nodes)
+  // Error and warning lines in the node logs (reported, not failures by themselves).
+  const logLines = new Map<string, number>()
+  for (const n of nodes) {
+    for (const e of n.log.find((x) => x.level === 'error' || x.level === 'warn')) {
+      const key = `${String(e.level)} [${String(e.module ?? '')}] ${e.msg}`
+      logLines.set(key, (logLines.get(key) ?? 0) + 1)
+    }
+  }
   for (const m of stored.mismatches.slice(0, 20)) problems.push(`stores: ${m}`)
   if (!stored.cleanStops.every(Boolean)) problems.push(`unclean stop: ${stored.cleanStops.map((c, i) => `${nodes[i]?.name ?? i}=${c ? 'ok' : 'NOT CLEAN'}`).join(' ')}`)
   if (blocksScanned === 0) {
@@ -323,6 +331,7 @@ async function run (net: Testnet, o: Options, offices: SoakOffices, stopRequeste
   log(`lag             max ${maxLagSteady} heights (nodes not recovering from a kill), ${maxLagAny} including restarted nodes`)
   log(`commits         avg ${blocksScanned > 0 ? (signersTotal / blocksScanned).toFixed(2) : '-'} precommits per last_commit over ${blocksScanned} blocks`)
   log(`evidence        ${evidence.length} double-sign evidence items`)
+  log(`node logs       ${logLines.size === 0 ? 'no warnings or errors' : [...logLines].sort((a, b) => b[1] - a[1]).map(([k, c]) => `${c}× ${k}`).join('; ')}`)
   log(`result          ${problems.length === 0 ? 'PASS' : 'FAIL'}`)
   for (const p of problems) log(`  - ${p}`)
   return problems.length === 0 ? 0 : 1
