@@ -309,11 +309,19 @@ export function createConsensusEngine (options: ConsensusEngineOptions, deps: Co
     me.timers.add(cancel)
   }
 
+  /** One gossip tick queued at a time: a node busy for longer than the interval skips ticks rather than piling them up. */
+  let gossipQueued = false
   const scheduleGossip = (): void => {
     gossipTimer = timers.schedule(cfg.gossipIntervalMs, () => {
       gossipTimer = null
       if (stopped || halted !== null) return
-      void enqueue(gossipTick)
+      if (!gossipQueued) {
+        gossipQueued = true
+        void enqueue(async () => {
+          gossipQueued = false
+          await gossipTick()
+        })
+      }
       scheduleGossip()
     })
   }
@@ -577,6 +585,7 @@ export function createConsensusEngine (options: ConsensusEngineOptions, deps: Co
     if (!me.proposals.some((x) => x.proposal.round === data.round && x.blockKey === data.valueId)) {
       me.proposals.push({ proposal: signed, blockKey: data.valueId, fed: true, conflicting: false, impossible: false })
     }
+    if (inWal !== undefined && me.rebuilding) return signed
     const now = clock.now()
     gossip.broadcastOwn('consensus', encodeConsensus({ type: 'proposal', value: signed }), proposalItem(me.height, data.round, data.valueId), now)
     for (let i = 0; i < entry.blockId.partSetHeader.total; i++) {

@@ -70,6 +70,7 @@ const OFFICES: OfficePlan[] = [
 ]
 
 class DemoError extends Error { override name = 'DemoError' }
+const FINISHED = 'demo finished: every step gave the expected result'
 
 // ---- output --------------------------------------------------------------------------------
 
@@ -422,7 +423,7 @@ export async function runScenario (o: DemoOptions): Promise<void> {
 
 // ---- main ------------------------------------------------------------------------------------
 
-async function main (): Promise<number> {
+async function main (): Promise<string> {
   const { values } = parseArgs({
     options: {
       start: { type: 'boolean' }, node: { type: 'string' }, keyring: { type: 'string' }, keep: { type: 'string' }, init: { type: 'string' },
@@ -437,7 +438,7 @@ async function main (): Promise<number> {
       '  --init DIR     write a 4-node devnet (ports 26656…, or --base-port P) with the demo genesis and keyring into DIR, then exit\n' +
       '  --node URL     run against a running network (default http://127.0.0.1:26657)\n' +
       '  --keyring DIR  keyring holding the ministry keys of that network (mca, mof, nhc)\n')
-    return 0
+    return ''
   }
   if (values.init !== undefined) {
     const dir = resolve(values.init)
@@ -445,13 +446,13 @@ async function main (): Promise<number> {
     if (!Number.isSafeInteger(base) || base < 1 || base + 304 > 65535) throw new DemoError('--base-port: expected a port number')
     const net = await createDemoNet(dir, base, false)
     say(`next:  node bin/aidledger.js devnet --home ${join(dir, 'net')}${base === 26656 ? '' : ` --base-port ${base}`}\n        npm run demo -- --node ${net.rpc} --keyring ${net.keyring}`)
-    return 0
+    return 'devnet written'
   }
   if (values.start !== true) {
     const keyring = values.keyring ?? process.env.AIDLEDGER_KEYRING
     if (keyring === undefined) throw new DemoError('give --keyring DIR (the keyring with the network\'s ministry keys), or use --start for a self-contained run')
     await runScenario({ node: values.node ?? 'http://127.0.0.1:26657', keyring: resolve(keyring) })
-    return 0
+    return FINISHED
   }
   const dir = values.keep !== undefined ? resolve(values.keep) : await mkdtemp(join(tmpdir(), 'aidledger-demo-'))
   section(`0. A 4-validator devnet of our own in ${dir}`)
@@ -489,14 +490,13 @@ async function main (): Promise<number> {
     if (values.keep === undefined) await rm(dir, { recursive: true, force: true })
     say(values.keep === undefined ? 'stopped; temp dir removed' : `stopped; kept ${dir}`)
   }
-  return 0
+  return FINISHED
 }
 
 const isMain = process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)
 if (isMain) {
-  main().then((code) => {
-    say(code === 0 ? 'demo finished: every step gave the expected result' : 'demo failed')
-    process.exitCode = code
+  main().then((message) => {
+    if (message !== '') say(message)
   }, (err: unknown) => {
     process.stderr.write(`\ndemo FAILED: ${err instanceof Error ? err.message : String(err)}\n`)
     process.exitCode = 1
