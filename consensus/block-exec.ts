@@ -300,6 +300,8 @@ export interface AppliedBlock {
   state: ChainState
   blockId: BlockId
   response: FinalizeBlockResponse
+  /** Wall time of finalizeBlock through the app commit, ms: for metrics only, never for state. */
+  processingMs: number
 }
 
 export interface ValidateBlockOptions {
@@ -489,9 +491,10 @@ export function createBlockExecutor (opts: BlockExecutorOptions, deps: BlockExec
     const blockId: BlockId = { hash: headerHash(block.header), partSetHeader: parts.header }
     if (blockStore.height() < h) await blockStore.saveBlock(block, parts, seenCommit)
     await wal.writeEndHeight(h)
+    const started = performance.now()
     const response = await finalize(block)
     const next = await finishApply(block, blockId, response, true)
-    return { state: next, blockId, response }
+    return { state: next, blockId, response, processingMs: performance.now() - started }
   }
 
   // ---- handshake (CometBFT replay.go) ----

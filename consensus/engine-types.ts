@@ -150,6 +150,8 @@ export interface NewBlockEvent {
   appHash: Uint8Array
   /** 'consensus' when decided here, 'blocksync' when fetched from a peer. */
   source: 'consensus' | 'blocksync'
+  /** Wall time of finalizeBlock through the app commit, ms (CometBFT's state_block_processing_time). */
+  processingMs: number
 }
 
 export type ConsensusEvent =

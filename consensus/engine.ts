@@ -779,6 +779,7 @@ export function createConsensusEngine (options: ConsensusEngineOptions, deps: Co
       consensusParamUpdates: a.response.consensusParamUpdates,
       appHash: a.response.appHash,
       source,
+      processingMs: a.processingMs,
     })
     for (const evidence of block.evidence) emit({ type: 'evidence-committed', height: block.header.height, evidence })
   }

@@ -94,6 +94,7 @@ export function wireMetrics (w: MetricsWiring): () => void {
           numTxs: b.txs.length,
           sizeBytes: encodeBlock(b).length,
           source: ev.source,
+          processingMs: ev.processingMs,
           ...(lastBlockTime === undefined ? {} : { intervalSeconds: Math.max(0, b.header.time - lastBlockTime) / 1000 }),
           validators: { count: state.validators.validators.length, power: state.validators.validators.reduce((s, v) => s + v.votingPower, 0) },
           ...(b.lastCommit === null ? {} : { lastCommit: lastCommitObservation(b, state) }),

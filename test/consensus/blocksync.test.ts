@@ -110,7 +110,7 @@ function harness (verifyOk: (peer: string) => boolean) {
       applyBlock: async (b, _parts, _commit) => {
         applied.push(b.header.height)
         state = { ...state, lastBlockHeight: b.header.height }
-        return { state, blockId: { hash: headerHash(b.header), partSetHeader: makePartSet(encodeBlock(b)).header }, response: {} as never }
+        return { state, blockId: { hash: headerHash(b.header), partSetHeader: makePartSet(encodeBlock(b)).header }, response: {} as never, processingMs: 0 }
       },
     },
     logger: silentLogger,

@@ -5,47 +5,7 @@ import { createMetrics, metricCatalogue, type Metrics } from '../../src/metrics.
 import { exponentialBucketsRange, METRIC_DEFS } from '../../src/metrics/defs.ts'
 import { labelValue } from '../../src/metrics/handles.ts'
 import { type Family, parseExposition, sampleValue } from './metrics-exposition.ts'
-
-/** CometBFT's names and types (consensus/, mempool/, p2p/, state/, blocksync/ metrics.gen.go) and the app's own. */
-const EXPECTED: Array<[string, string, string[]]> = [
-  ['consensus_height', 'gauge', []],
-  ['consensus_rounds', 'gauge', []],
-  ['consensus_round_duration_seconds', 'histogram', []],
-  ['consensus_validators', 'gauge', []],
-  ['consensus_validators_power', 'gauge', []],
-  ['consensus_missing_validators', 'gauge', []],
-  ['consensus_missing_validators_power', 'gauge', []],
-  ['consensus_byzantine_validators', 'gauge', []],
-  ['consensus_byzantine_validators_power', 'gauge', []],
-  ['consensus_block_interval_seconds', 'histogram', []],
-  ['consensus_num_txs', 'gauge', []],
-  ['consensus_total_txs', 'gauge', []],
-  ['consensus_block_size_bytes', 'gauge', []],
-  ['consensus_latest_block_height', 'gauge', []],
-  ['consensus_validator_last_signed_height', 'gauge', ['validator_address']],
-  ['consensus_validator_missed_blocks', 'gauge', ['validator_address']],
-  ['consensus_step_duration_seconds', 'histogram', ['step']],
-  ['consensus_duplicate_vote', 'counter', []],
-  ['mempool_size', 'gauge', []],
-  ['mempool_size_bytes', 'gauge', []],
-  ['mempool_tx_size_bytes', 'histogram', []],
-  ['mempool_failed_txs', 'counter', []],
-  ['mempool_rejected_txs', 'counter', []],
-  ['mempool_evicted_txs', 'counter', []],
-  ['mempool_recheck_times', 'counter', []],
-  ['p2p_peers', 'gauge', []],
-  ['p2p_peer_receive_bytes_total', 'counter', ['peer_id', 'chID']],
-  ['p2p_peer_send_bytes_total', 'counter', ['peer_id', 'chID']],
-  ['p2p_message_receive_bytes_total', 'counter', ['message_type']],
-  ['p2p_message_send_bytes_total', 'counter', ['message_type']],
-  ['state_block_processing_time', 'histogram', []],
-  ['blocksync_syncing', 'gauge', []],
-  ['blocksync_latest_block_height', 'gauge', []],
-  ['app_txs_total', 'counter', ['operation', 'code']],
-  ['app_applications', 'gauge', ['status']],
-  ['app_disbursed_fen_total', 'counter', ['category']],
-  ['app_open_escalations', 'gauge', ['level']],
-]
+import { EXPECTED } from './metrics-expected.ts'
 
 async function scrape (m: Metrics): Promise<Map<string, Family>> {
   return parseExposition(await m.render())
