@@ -12,10 +12,10 @@ import { reject, type Rejection } from '../codes.ts'
 import { audit, periodOf, requireOffice, type ExecCtx } from '../context.ts'
 import { getRec, putRec } from '../kv.ts'
 import { Entity, K } from '../keys.ts'
-import { EmergencySchema, IdRefSchema, PersonSchema, type Application, type Emergency, type Enrollment } from '../records.ts'
+import { EmergencySchema, IdRefSchema, PersonSchema, type Application, type Emergency, type Enrollment, type Office, type Program } from '../records.ts'
 import { regionAt, regionContains } from '../regions.ts'
 import { REQUIRED_ATTESTATIONS, type BodyOf, type Waiver } from '../schema.ts'
-import { loadApplication, saveApplication, withTimeline } from './applications.ts'
+import { loadApplication, saveApplication } from './applications.ts'
 import { validAttestation } from './attestations.ts'
 import { countActive, decisionAuthority, saveEnrollment } from './enrollments.ts'
 import { loadPerson } from './households.ts'
@@ -23,16 +23,24 @@ import { loadProgram, standardFor } from './programs.ts'
 
 const DECIDABLE = new Set<Application['status']>(['submitted', 'forwarded', 'accepted', 'publicity-open', 'publicity-closed'])
 
-export async function decisionApprove (ctx: ExecCtx, b: BodyOf<'decision.approve'>): Promise<Rejection | undefined> {
+/** The deciding office, the application and its program, or the first rejection (authority, then state). */
+async function loadForDecision (ctx: ExecCtx, id: Uint8Array): Promise<{ office: Office, app: Application, program: Program } | Rejection> {
   const office = requireOffice(ctx)
   if ('rejected' in office) return office
-  const app = await loadApplication(ctx.kv, b.applicationId)
+  const app = await loadApplication(ctx.kv, id)
   if (app === null) return reject('APPLICATION_NOT_FOUND')
   const program = await loadProgram(ctx.kv, app.programId)
   if (program === null) return reject('PROGRAM_NOT_FOUND')
   const auth = decisionAuthority(office, program, app.hukouRegion)
   if (auth !== undefined) return auth
   if (!DECIDABLE.has(app.status)) return reject('APPLICATION_BAD_STATE', `application is ${app.status}`)
+  return { office, app, program }
+}
+
+export async function decisionApprove (ctx: ExecCtx, b: BodyOf<'decision.approve'>): Promise<Rejection | undefined> {
+  const r = await loadForDecision(ctx, b.applicationId)
+  if ('rejected' in r) return r
+  const { office, app, program } = r
 
   let emergency: Emergency | null = null
   let waivers: readonly Waiver[] = []
@@ -84,24 +92,16 @@ export async function decisionApprove (ctx: ExecCtx, b: BodyOf<'decision.approve
   }
   ctx.kv.delete(K.openApplication(app.subjectId, app.programId))
   const waived = app.status === 'publicity-closed' ? waivers.filter((w) => w !== 'publicity') : [...waivers]
-  const next = withTimeline(ctx, { ...app, status: 'approved', enrollmentId: enrollment.id, waived }, 'approved', office.id)
-  await saveApplication(ctx, next, 'approved', office.id)
+  await saveApplication(ctx, { ...app, status: 'approved', enrollmentId: enrollment.id, waived }, 'approved', office.id)
   ctx.data = enrollment.id
   return undefined
 }
 
 export async function decisionReject (ctx: ExecCtx, b: BodyOf<'decision.reject'>): Promise<Rejection | undefined> {
-  const office = requireOffice(ctx)
-  if ('rejected' in office) return office
-  const app = await loadApplication(ctx.kv, b.applicationId)
-  if (app === null) return reject('APPLICATION_NOT_FOUND')
-  const program = await loadProgram(ctx.kv, app.programId)
-  if (program === null) return reject('PROGRAM_NOT_FOUND')
-  const auth = decisionAuthority(office, program, app.hukouRegion)
-  if (auth !== undefined) return auth
-  if (!DECIDABLE.has(app.status)) return reject('APPLICATION_BAD_STATE', `application is ${app.status}`)
+  const r = await loadForDecision(ctx, b.applicationId)
+  if ('rejected' in r) return r
+  const { office, app } = r
   ctx.kv.delete(K.openApplication(app.subjectId, app.programId))
-  const next = withTimeline(ctx, { ...app, status: 'rejected', rejectReason: b.reason }, 'rejected', office.id)
-  await saveApplication(ctx, next, 'rejected', office.id)
+  await saveApplication(ctx, { ...app, status: 'rejected', rejectReason: b.reason }, 'rejected', office.id)
   return undefined
 }
