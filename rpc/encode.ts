@@ -172,8 +172,8 @@ export function validatorUpdateJson (u: ValidatorUpdate): Obj {
   return out
 }
 
-/** types.ConsensusParams (consensus_params, genesis). */
-export function consensusParamsJson (p: ConsensusParams, appVersion: number): Obj {
+/** The block and evidence sections, written alike by both consensus-params encodings below. */
+function blockAndEvidenceParamsJson (p: ConsensusParams): Obj {
   return {
     block: { max_bytes: int64(p.block.maxBytes), max_gas: p.block.maxGas === 0 ? '-1' : int64(p.block.maxGas) },
     evidence: {
@@ -181,6 +181,13 @@ export function consensusParamsJson (p: ConsensusParams, appVersion: number): Ob
       max_age_duration: (BigInt(p.evidence.maxAgeDurationMs) * 1_000_000n).toString(),
       max_bytes: int64(p.evidence.maxBytes),
     },
+  }
+}
+
+/** types.ConsensusParams (consensus_params, genesis). */
+export function consensusParamsJson (p: ConsensusParams, appVersion: number): Obj {
+  return {
+    ...blockAndEvidenceParamsJson(p),
     validator: { pub_key_types: ['ed25519'], max_validators: int64(p.validator.maxValidators) },
     version: { app: int64(appVersion) },
     abci: { vote_extensions_enable_height: '0' },
@@ -189,15 +196,7 @@ export function consensusParamsJson (p: ConsensusParams, appVersion: number): Ob
 
 /** cmtproto.ConsensusParams (block_results' consensus_param_updates): libs/json with omitempty. */
 export function consensusParamUpdatesJson (p: ConsensusParams): Obj {
-  return {
-    block: { max_bytes: int64(p.block.maxBytes), max_gas: p.block.maxGas === 0 ? '-1' : int64(p.block.maxGas) },
-    evidence: {
-      max_age_num_blocks: int64(p.evidence.maxAgeNumBlocks),
-      max_age_duration: (BigInt(p.evidence.maxAgeDurationMs) * 1_000_000n).toString(),
-      max_bytes: int64(p.evidence.maxBytes),
-    },
-    validator: { pub_key_types: ['ed25519'] },
-  }
+  return { ...blockAndEvidenceParamsJson(p), validator: { pub_key_types: ['ed25519'] } }
 }
 
 // ---- ABCI ----------------------------------------------------------------------------------
