@@ -11,10 +11,10 @@
  * consists of (record null when the key is absent, with a non-membership proof).
  */
 import { EXIT_FAILURE, EXIT_OK, flag, intOption, stringOption, usageError, type Command, type CommandContext, type OptionSpec, type PositionalSpec } from '../command.ts'
-import { createClient, isClientError, ProofVerificationError, type QueryResult } from '../../../rpc/client.ts'
+import { createClient, ProofVerificationError, type QueryResult } from '../../../rpc/client.ts'
 import { appQueryCodec, type QueryEntry } from '../../../state/client.ts'
 import { ATTESTATION_TYPES, CATEGORIES, CONSENT_PURPOSES, EXCLUSIVITY_GROUPS } from '../../../state/schema.ts'
-import { nodeOption, nodeUrl } from './tx.ts'
+import { nodeOption, nodeUrl, withClient } from './tx.ts'
 
 interface QuerySpec {
   name: string
@@ -101,24 +101,18 @@ function queryCommand (spec: QuerySpec): Command {
       const trust = stringOption(ctx, 'trust') ?? 'genesis'
       if (trust !== 'genesis' && trust !== 'node') throw usageError('expected genesis or node', '--trust')
       const client = createClient({ url: nodeUrl(ctx), codec: appQueryCodec, trust })
-      try {
-        const r = await client.query<QueryEntry[]>(path, { ...(height === undefined ? {} : { height }), prove: !flag(ctx, 'no-prove'), ...(waitMs === undefined ? {} : { waitMs }) })
-        ctx.io.out(JSON.stringify(queryOutput(r, spec.listing === true), null, flag(ctx, 'compact') ? undefined : 2) + '\n')
-        return EXIT_OK
-      } catch (err) {
-        if (err instanceof ProofVerificationError) {
+      return await withClient(ctx, client, async () => {
+        try {
+          const r = await client.query<QueryEntry[]>(path, { ...(height === undefined ? {} : { height }), prove: !flag(ctx, 'no-prove'), ...(waitMs === undefined ? {} : { waitMs }) })
+          ctx.io.out(JSON.stringify(queryOutput(r, spec.listing === true), null, flag(ctx, 'compact') ? undefined : 2) + '\n')
+          return EXIT_OK
+        } catch (err) {
+          if (!(err instanceof ProofVerificationError)) throw err
           ctx.io.err(`error: ${err.message}\n`)
           ctx.io.out(JSON.stringify({ path, verified: false, failedStep: err.step, height: err.height, error: err.message }) + '\n')
           return EXIT_FAILURE
         }
-        if (isClientError(err)) {
-          ctx.io.err(`error: ${err.message}\n`)
-          return EXIT_FAILURE
-        }
-        throw err
-      } finally {
-        await client.close()
-      }
+      })
     },
   }
 }

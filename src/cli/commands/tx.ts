@@ -38,6 +38,24 @@ export function nodeUrl (ctx: CommandContext): string {
   return stringOption(ctx, 'node') ?? (process.env.AIDLEDGER_NODE !== undefined && process.env.AIDLEDGER_NODE !== '' ? process.env.AIDLEDGER_NODE : DEFAULT_NODE)
 }
 
+/**
+ * Runs `use` with `client` and closes the client after. A client error (node unreachable,
+ * RPC error) that `use` lets through is printed as `error: …` and gives exit 1.
+ */
+export async function withClient (ctx: CommandContext, client: AidClient, use: () => Promise<number>): Promise<number> {
+  try {
+    return await use()
+  } catch (err) {
+    if (isClientError(err)) {
+      ctx.io.err(`error: ${err.message}\n`)
+      return EXIT_FAILURE
+    }
+    throw err
+  } finally {
+    await client.close()
+  }
+}
+
 const COMMON: Record<string, OptionSpec> = {
   from: { type: 'string', valueName: 'NAME', required: true, description: 'Keyring key (office key) that signs.' },
   node: nodeOption,
@@ -196,7 +214,7 @@ function txCommand (type: BodyType): Command {
       let expiresAtHeight = expiresAtFlag
       const dry = flag(ctx, 'dry-run')
       const client = createClient({ url: nodeUrl(ctx) })
-      try {
+      return await withClient(ctx, client, async () => {
         if (chainId === undefined || expiresAtHeight === undefined) {
           const st = await client.status()
           chainId ??= st.network
@@ -212,15 +230,7 @@ function txCommand (type: BodyType): Command {
         const outcome = await send(ctx, client, signed.bytes, signed.hash, signed.opId)
         printOutcome(ctx, outcome)
         return outcome.code === 0 ? EXIT_OK : EXIT_FAILURE
-      } catch (err) {
-        if (isClientError(err)) {
-          ctx.io.err(`error: ${err.message}\n`)
-          return EXIT_FAILURE
-        }
-        throw err
-      } finally {
-        await client.close()
-      }
+      })
     },
   }
 }
