@@ -40,6 +40,7 @@ export const ErrorCodes = {
   ERR_SMT_VERSION_PRUNED: 'version has been pruned',
   ERR_SMT_VERSION_UNKNOWN: 'version has not been committed',
   ERR_SMT_BAD_OPTIONS: 'state store options are invalid',
+  ERR_SMT_PREPARED: 'a prepared version awaits commit or discard',
   // consensus shell: WAL, private validator, mempool, evidence pool (consensus/)
   ERR_WAL_CORRUPT: 'write-ahead log is corrupt',
   ERR_WAL_RECORD_TOO_LARGE: 'WAL record exceeds the size limit',

@@ -5,10 +5,16 @@
  * leaf's audit path) and non-membership proofs (the two adjacent leaves around the key,
  * or the edge leaf). It keeps the last `keepRecent` versions whole, so it is for small
  * states only; the disk-backed store (state/store/) is the one that scales.
+ *
+ * prepare/commit/discard follow the disk store (state/store/store.ts): prepare builds the
+ * next snapshot and root without making it a version; while it is prepared, writes and a
+ * second prepare throw ERR_SMT_PREPARED, committed reads see the old version and pending
+ * reads the prepared one.
  */
 import { createHash } from 'node:crypto'
 import { compareBytes, equalBytes } from '../src/bytes.ts'
 import { bytes, encode, list, optional, struct, uint, tryDecode } from '../src/codec/index.ts'
+import { AidError } from '../src/errors.ts'
 import type { AppStore, IterateOptions, StoreEntry } from './store-api.ts'
 
 const h = (...parts: Uint8Array[]): Uint8Array => {
@@ -99,6 +105,8 @@ export function createMemoryStore (opts: MemoryStoreOptions = {}): MemoryStore {
   let pending = new Map<string, Uint8Array | null>()
   /** Leaf hashes of the latest version, updated per changed key (not recomputed per commit). */
   const leafCache = new Map<string, Uint8Array>()
+  /** The next version, built by prepare(): its snapshot and the leaf hashes it changes (null: deleted). */
+  let prepared: { snap: Snapshot, leaves: Map<string, Uint8Array | null> } | null = null
   let closed = false
 
   const snap = (v: number): Snapshot => {
@@ -112,6 +120,29 @@ export function createMemoryStore (opts: MemoryStoreOptions = {}): MemoryStore {
     return s.leaves
   }
   const check = (): void => { if (closed) throw new Error('store closed') }
+  const refuseIfPrepared = (at: string): void => {
+    if (prepared !== null) throw new AidError('ERR_SMT_PREPARED', 'the next version is prepared: commit or discard it first', at)
+  }
+  /** The state pending reads see: the prepared snapshot, else the latest version (pending writes go over it). */
+  const pendingBase = (): Snapshot => prepared?.snap ?? latest()
+
+  const prepare = (): { snap: Snapshot, leaves: Map<string, Uint8Array | null> } => {
+    const map = new Map(latest().map)
+    const leaves = new Map<string, Uint8Array | null>()
+    for (const [k, v] of pending) {
+      if (v === null) {
+        map.delete(k)
+        leaves.set(k, null)
+      } else {
+        map.set(k, v)
+        leaves.set(k, leafHash(unstr(k), h(v)))
+      }
+    }
+    pending = new Map()
+    const sorted = [...map.keys()].sort(cmp)
+    const leafList = sorted.map((k) => (leaves.get(k) ?? leafCache.get(k)) as Uint8Array)
+    return { snap: { map, sorted, leaves: leafList, root: mth(leafList, 0, sorted.length) }, leaves }
+  }
 
   return {
     kind: 'memory',
@@ -121,32 +152,33 @@ export function createMemoryStore (opts: MemoryStoreOptions = {}): MemoryStore {
       check()
       const k = str(key)
       if (pending.has(k)) return pending.get(k) ?? null
-      return latest().map.get(k) ?? null
+      return pendingBase().map.get(k) ?? null
     },
     getAt: (key, v) => snap(v).map.get(str(key)) ?? null,
-    set: (key, value) => { check(); pending.set(str(key), new Uint8Array(value)) },
-    delete: (key) => { check(); pending.set(str(key), null) },
-    discard: () => { pending = new Map() },
+    set: (key, value) => { check(); refuseIfPrepared('set'); pending.set(str(key), new Uint8Array(value)) },
+    delete: (key) => { check(); refuseIfPrepared('delete'); pending.set(str(key), null) },
+    discard: () => {
+      pending = new Map()
+      prepared = null
+    },
+    prepare: () => {
+      check()
+      refuseIfPrepared('prepare')
+      prepared = prepare()
+      return { version: current + 1, rootHash: prepared.snap.root }
+    },
     commit: () => {
       check()
-      const map = new Map(latest().map)
-      for (const [k, v] of pending) {
-        if (v === null) {
-          map.delete(k)
-          leafCache.delete(k)
-        } else {
-          map.set(k, v)
-          leafCache.set(k, leafHash(unstr(k), h(v)))
-        }
+      const p = prepared ?? prepare()
+      prepared = null
+      for (const [k, leaf] of p.leaves) {
+        if (leaf === null) leafCache.delete(k)
+        else leafCache.set(k, leaf)
       }
-      pending = new Map()
-      const sorted = [...map.keys()].sort(cmp)
-      const leaves = sorted.map((k) => leafCache.get(k) as Uint8Array)
-      const s: Snapshot = { map, sorted, leaves, root: mth(leaves, 0, sorted.length) }
       current += 1
-      versions.set(current, s)
+      versions.set(current, p.snap)
       versions.delete(current - keepRecent)
-      return { version: current, rootHash: s.root }
+      return { version: current, rootHash: p.snap.root }
     },
     prove: (key, v) => {
       const s = snap(v)
@@ -169,10 +201,13 @@ export function createMemoryStore (opts: MemoryStoreOptions = {}): MemoryStore {
       return encode(MemProofSchema, { size, left: lo > 0 ? leafProof(lo - 1) : null, right: lo < size ? leafProof(lo) : null })
     },
     iterate: (prefix, o: IterateOptions) => {
-      const merged = new Map(latest().map)
-      for (const [k, v] of pending) {
-        if (v === null) merged.delete(k)
-        else merged.set(k, v)
+      const withPending = o.pending ?? true
+      const merged = new Map((withPending ? pendingBase() : latest()).map)
+      if (withPending) {
+        for (const [k, v] of pending) {
+          if (v === null) merged.delete(k)
+          else merged.set(k, v)
+        }
       }
       const p = str(prefix)
       const from = o.from === undefined ? p : str(o.from)
@@ -182,7 +217,10 @@ export function createMemoryStore (opts: MemoryStoreOptions = {}): MemoryStore {
       const out: StoreEntry[] = keys.slice(0, o.limit).map((k) => ({ key: unstr(k), value: merged.get(k) as Uint8Array }))
       return out
     },
-    close: () => { closed = true },
+    close: () => {
+      closed = true
+      prepared = null
+    },
   }
 }
 

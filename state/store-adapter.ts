@@ -15,10 +15,11 @@ export function appStoreFrom (s: StateStore): AppStore & { readonly inner: State
     getAt: async (k, v) => await s.getAt(k, v),
     set: (k, v) => s.set(k, v),
     delete: (k) => s.delete(k),
+    prepare: async () => await s.prepare(),
     commit: async () => await s.commit(),
     discard: () => s.discard(),
     prove: async (k, v) => (await s.prove(k, v)).proofBytes,
-    iterate: async (prefix, o) => await s.iterate(prefix, { ...o, pending: true }),
+    iterate: async (prefix, o) => await s.iterate(prefix, { ...o, pending: o.pending ?? true }),
     close: async () => await s.close(),
   }
 }

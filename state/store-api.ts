@@ -6,8 +6,11 @@
  * undefined.
  *
  * The app writes to the store only at the end of finalizeBlock (sorted by key), then
- * commits: the returned root is the block's app_hash, and version v of the store is the
- * state after one more block than version v-1 (one commit per block, plus one for genesis).
+ * prepares: the prepared root is the block's app_hash. The version becomes durable only in
+ * the app's commit(), after the consensus engine has saved the block's finalize response
+ * and its chain state, so a crash in between leaves the store one block behind and the
+ * engine replays the block (state/app.ts). Version v of the store is the state after one
+ * more block than version v-1 (one commit per block, plus one for genesis).
  */
 
 export type MaybePromise<T> = T | Promise<T>
@@ -19,6 +22,8 @@ export interface IterateOptions {
   from?: Uint8Array
   limit: number
   reverse?: boolean
+  /** Overlay the pending and prepared writes (default true); false reads the latest commit only. */
+  pending?: boolean
 }
 
 export interface AppStore {
@@ -30,7 +35,16 @@ export interface AppStore {
   getAt: (key: Uint8Array, version: number) => MaybePromise<Uint8Array | null | undefined>
   set: (key: Uint8Array, value: Uint8Array) => MaybePromise<void>
   delete: (key: Uint8Array) => MaybePromise<void>
+  /**
+   * Computes the next version (its root) from the pending writes without making it
+   * durable. Until commit() or discard(), writes and another prepare are refused
+   * (ERR_SMT_PREPARED); committed reads (version, rootHash, getAt, prove) stay at the old
+   * version; get and iterate see the prepared writes.
+   */
+  prepare: () => MaybePromise<{ version: number, rootHash: Uint8Array }>
+  /** Makes the prepared version durable, or prepares and commits the pending writes. */
   commit: () => MaybePromise<{ version: number, rootHash: Uint8Array }>
+  /** Drops the pending writes and the prepared version. */
   discard: () => MaybePromise<void>
   /** An encoded membership or non-membership proof for key at a committed version. */
   prove: (key: Uint8Array, version: number) => MaybePromise<Uint8Array>

@@ -20,6 +20,20 @@
  * table's changes and the meta record in ONE LevelDB batch, so after a crash or kill -9
  * the store is at the old version or the new one, never between.
  *
+ * Two-step commit: `prepare()` computes the next version (tree update, root hash, the
+ * whole batch) from the pending writes and keeps the batch in memory without writing
+ * anything; `commit()` then writes it. The app needs the root (its app_hash) in
+ * finalizeBlock but must not make the block durable before the consensus engine has saved
+ * what it needs to rebuild its own state (state/app.ts), so a crash between the two steps
+ * leaves the store at the old version, as if the block never ran. `commit()` without a
+ * prepare does both. While a version is prepared — from `prepare()` until `commit()` or
+ * `discard()` is called — `set`, `delete` and a second `prepare` are refused with
+ * ERR_SMT_PREPARED: the batch already fixes the next version's content and root, and a
+ * write that silently went to the version after it would surprise the caller. Committed
+ * reads (`version`, `rootHash`, `getAt`, `prove`) stay at the old version until the batch
+ * is written; pending reads (`get`, `has`, `iterate` with pending) see the prepared writes.
+ * `discard()` drops the prepared batch with the pending writes; so does `close()`.
+ *
  * Memory: pending writes live in memory until commit (they are the block's working set);
  * everything else is on disk behind a count-bounded LRU of internal nodes, a small LRU of
  * root pointers and a bounded map of read hints. Leaves are not cached: a leaf holds its
@@ -29,9 +43,10 @@
  * and glibc keep freed memory for reuse, and LevelDB's mmapped table files add
  * file-backed RSS that grows with the database but is page cache the OS can reclaim.
  *
- * Reads: `get`/`has`/`iterate` see the pending writes over the latest commit (flat table);
- * `getAt`/`prove`/`rootHash` read a committed version through the tree, never the flat
- * table, so they stay right even while a commit is being written.
+ * Reads: `get`/`has`/`iterate` see the pending writes (and prepared or in-flight ones) over
+ * the latest commit (flat table); `getAt`/`prove`/`rootHash` read a committed version
+ * through the tree, never the flat table, so they stay right even while a commit is being
+ * written.
  */
 import { ClassicLevel } from 'classic-level'
 import { equalBytes } from '../../src/bytes.ts'
@@ -68,6 +83,20 @@ function posInt (v: number | undefined, name: string, def: number, min: number, 
   if (v === undefined) return def
   if (!Number.isSafeInteger(v) || v < min || v > max) throw badOption(`${name} must be an integer in [${min}, ${max}]`)
   return v
+}
+
+/** The next version, computed and not written: everything commit() needs. */
+interface Prepared {
+  version: number
+  root: RootRef
+  /** The whole batch but the meta record, which commit() adds (see doWrite). */
+  ops: BatchOp[]
+  /** Where this version's auto-prune moves the oldest-version watermark. */
+  oldest: number
+  /** New internal nodes by cache key: cached once written. */
+  written: Array<[string, TreeNode]>
+  /** Cache keys of the nodes the auto-prune deletes. */
+  pruned: string[]
 }
 
 function hexOf (b: Uint8Array): string {
@@ -147,14 +176,16 @@ export async function openStateStore (opts: StateStoreOptions): Promise<StateSto
   roots.set(String(meta.latest), latestRoot)
   type WriteSet = Map<string, { key: Uint8Array, value: Uint8Array | null }>
   let pending: WriteSet = new Map()
-  /** Write sets handed to commit() and not yet written, oldest first. */
+  /** Write sets handed to prepare() or commit() and not yet written, oldest first. */
   const inflight: WriteSet[] = []
+  /** The version prepare() is computing or has computed, until commit() or discard() is called. */
+  let prepared: { work: WriteSet, ready: Promise<Prepared> } | null = null
   /** Committed values read since the last commit started, by hex key (bounded): the value, true (present, too long to keep) or null (absent). */
   let hints = new Map<string, Uint8Array | true | null>()
   let closed = false
   let queue: Promise<unknown> = Promise.resolve()
 
-  /** Runs commits, prunes and close one at a time. */
+  /** Runs prepares, commits, prunes and close one at a time. */
   function serial<T> (fn: () => Promise<T>): Promise<T> {
     const run = queue.then(fn)
     queue = run.catch(() => undefined)
@@ -163,6 +194,10 @@ export async function openStateStore (opts: StateStoreOptions): Promise<StateSto
 
   function assertOpen (): void {
     if (closed) throw new AidError('ERR_STORE_CLOSED', undefined, 'state store')
+  }
+
+  function refuseIfPrepared (at: string): void {
+    if (prepared !== null) throw new AidError('ERR_SMT_PREPARED', 'the next version is prepared: commit or discard it first', at)
   }
 
   function checkKey (key: Uint8Array, at: string): void {
@@ -276,7 +311,31 @@ export async function openStateStore (opts: StateStoreOptions): Promise<StateSto
     for (let v = Math.max(0, upTo - ROOT_CACHE * 4); v < upTo; v++) roots.delete(String(v))
   }
 
-  async function doCommit (work: WriteSet): Promise<{ version: number, rootHash: Uint8Array }> {
+  /** Takes the pending writes for the next prepare or commit; later writes start a new set. */
+  function takePending (): WriteSet {
+    const work = pending
+    pending = new Map()
+    inflight.push(work)
+    return work
+  }
+
+  /**
+   * Takes `work` off the in-flight list. `giveBack` (nothing was written): its writes go
+   * to the next write set, under that set's own, so they are pending again. A set that
+   * discard() already dropped is left alone.
+   */
+  function release (work: WriteSet, giveBack: boolean): void {
+    const i = inflight.indexOf(work)
+    if (i < 0) return
+    if (giveBack) {
+      const later = inflight[i + 1] ?? pending
+      for (const [k, v] of work) if (!later.has(k)) later.set(k, v)
+    }
+    inflight.splice(i, 1)
+  }
+
+  /** Computes the next version from `work` over the latest commit; writes nothing. */
+  async function doPrepare (work: WriteSet): Promise<Prepared> {
     const known = hints
     hints = new Map()
     try {
@@ -305,7 +364,7 @@ export async function openStateStore (opts: StateStoreOptions): Promise<StateSto
         ops.push(value === null ? { type: 'del', key: valueKey(key) } : { type: 'put', key: valueKey(key), value })
       }
       ops.push({ type: 'put', key: versionKey(TAG_ROOT, version), value: encodeRoot(res.root) })
-      const next: Meta = { latest: version, oldest: meta.oldest }
+      let oldest = meta.oldest
       let pruned: string[] = []
       if (keepRecent !== undefined && version - keepRecent + 1 > 0) {
         // Auto-prune rides in the same batch; a backlog beyond one chunk is finished by later commits.
@@ -313,24 +372,39 @@ export async function openStateStore (opts: StateStoreOptions): Promise<StateSto
         const p = await pruneOps(target, PRUNE_CHUNK)
         ops.push(...p.ops)
         pruned = p.ids
-        next.oldest = Math.max(meta.oldest, target)
+        oldest = Math.max(oldest, target)
       }
-      ops.push({ type: 'put', key: META_KEY, value: encodeMeta(next) })
-      await writeBatch(db, ops, sync)
+      return { version, root: res.root, ops, oldest, written, pruned }
+    } catch (err) {
+      // Nothing was computed for good: the writes are pending again, and nothing is prepared.
+      if (prepared?.work === work) prepared = null
+      release(work, true)
+      throw err
+    }
+  }
+
+  /** Writes a prepared version in one batch; only then does memory move to it. */
+  async function doWrite (work: WriteSet, p: Prepared): Promise<{ version: number, rootHash: Uint8Array }> {
+    try {
+      // Commits and prepares run one at a time and a prepared version blocks the next prepare.
+      if (p.version !== meta.latest + 1) throw new AidError('ERR_STORE_CORRUPT', `prepared version ${p.version} does not follow ${meta.latest}`, 'state store')
+      // The meta record is made now, not at prepare: a prune() that ran in between may have
+      // moved the watermark further, and it must not move back.
+      const next: Meta = { latest: p.version, oldest: Math.max(meta.oldest, p.oldest) }
+      p.ops.push({ type: 'put', key: META_KEY, value: encodeMeta(next) })
+      await writeBatch(db, p.ops, sync)
       // The batch is durable: only now does memory move to the new version.
       meta = next
-      latestRoot = res.root
-      roots.set(String(version), res.root)
-      afterPrune(next.oldest, pruned)
-      for (const [k, node] of written) cache.set(k, node)
-      return { version, rootHash: res.root.hash.slice() }
+      latestRoot = p.root
+      roots.set(String(p.version), p.root)
+      afterPrune(next.oldest, p.pruned)
+      for (const [k, node] of p.written) cache.set(k, node)
+      release(work, false)
+      return { version: p.version, rootHash: p.root.hash.slice() }
     } catch (err) {
-      // Nothing was written: hand the writes to the next write set, under its own.
-      const later = inflight[inflight.indexOf(work) + 1] ?? pending
-      for (const [k, v] of work) if (!later.has(k)) later.set(k, v)
+      // Nothing was written: the writes are pending again.
+      release(work, true)
       throw err
-    } finally {
-      inflight.splice(inflight.indexOf(work), 1)
     }
   }
 
@@ -402,6 +476,7 @@ export async function openStateStore (opts: StateStoreOptions): Promise<StateSto
 
     set (key, value) {
       assertOpen()
+      refuseIfPrepared('set')
       checkKey(key, 'set')
       if (!(value instanceof Uint8Array)) throw new AidError('ERR_SMT_BAD_VALUE', 'value must be a Uint8Array', 'set')
       if (value.length > maxValueBytes) throw new AidError('ERR_SMT_BAD_VALUE', `value length ${value.length} > ${maxValueBytes}`, 'set')
@@ -410,6 +485,7 @@ export async function openStateStore (opts: StateStoreOptions): Promise<StateSto
 
     delete (key) {
       assertOpen()
+      refuseIfPrepared('delete')
       checkKey(key, 'delete')
       pending.set(hexOf(key), { key: key.slice(), value: null })
     },
@@ -419,17 +495,38 @@ export async function openStateStore (opts: StateStoreOptions): Promise<StateSto
       return await atVersion(version, (root) => lookup(source, root, keyHashOf(key)))
     },
 
-    /** Takes the pending writes at once: writes made after this call go to the next version. */
-    commit: () => {
+    /** Takes the pending writes at once; nothing is written, and writes are refused until commit() or discard(). */
+    prepare: () => {
       assertOpen()
-      const work = pending
-      pending = new Map()
-      inflight.push(work)
-      return serial(() => doCommit(work))
+      refuseIfPrepared('prepare')
+      const work = takePending()
+      const ready = serial(() => doPrepare(work))
+      prepared = { work, ready }
+      return ready.then((p) => ({ version: p.version, rootHash: p.root.hash.slice() }))
     },
 
+    /**
+     * Writes the prepared version, or prepares and writes the pending writes when nothing
+     * is prepared. Either way writes made after this call go to the next version.
+     */
+    commit: () => {
+      assertOpen()
+      const p = prepared
+      if (p !== null) {
+        prepared = null
+        return serial(async () => await doWrite(p.work, await p.ready))
+      }
+      const work = takePending()
+      return serial(async () => await doWrite(work, await doPrepare(work)))
+    },
+
+    /** Drops the pending writes and a prepared version (its batch is never written). */
     discard () {
       pending = new Map()
+      if (prepared !== null) {
+        release(prepared.work, false)
+        prepared = null
+      }
     },
 
     prove: async (key, version) => {
@@ -468,6 +565,8 @@ export async function openStateStore (opts: StateStoreOptions): Promise<StateSto
     close: () => {
       if (closed) return queue.then(() => undefined)
       closed = true
+      // A prepared version that commit() was not asked to write is dropped, never written.
+      prepared = null
       return serial(async () => {
         cache.clear()
         pending = new Map()

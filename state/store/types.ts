@@ -60,7 +60,7 @@ export interface IterateOptions {
   from?: Uint8Array
   limit: number
   reverse?: boolean
-  /** Overlay the pending writes (default true); false reads the latest commit only. */
+  /** Overlay the pending writes, prepared ones included (default true); false reads the latest commit only. */
   pending?: boolean
 }
 
@@ -97,7 +97,16 @@ export interface StateStore {
   set: (key: Uint8Array, value: Uint8Array) => void
   delete: (key: Uint8Array) => void
   getAt: (key: Uint8Array, version: number) => Promise<Uint8Array | null>
+  /**
+   * Computes the next version from the pending writes — its root and the batch that makes
+   * it — and keeps the batch in memory; writes nothing. Until commit() or discard() is
+   * called, set, delete and prepare throw ERR_SMT_PREPARED; committed reads stay at the
+   * old version, pending reads see the prepared writes.
+   */
+  prepare: () => Promise<{ version: number, rootHash: Uint8Array }>
+  /** Writes the prepared version in one batch, or prepares and writes the pending writes. */
   commit: () => Promise<{ version: number, rootHash: Uint8Array }>
+  /** Drops the pending writes and the prepared version, if any. */
   discard: () => void
   prove: (key: Uint8Array, version?: number) => Promise<StateProof>
   iterate: (prefix: Uint8Array, opts: IterateOptions) => Promise<Entry[]>
