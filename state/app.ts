@@ -12,13 +12,26 @@
  *   processProposal  rejects a block holding a tx that fails the envelope checks
  *                    (malformed, wrong chain, expired, ttl too long, replayed, bad signature)
  *   finalizeBlock    boundary rules, then every tx in order against a block overlay; then the
- *                    meta record, a sorted flush and a store commit: the root is app_hash.
- *                    The store is committed here (its root is only known at commit), so
- *                    `commit` just resets the check-state and reports the retain height.
- *                    Reads of the committed state go through a per-block ReadCache filled
- *                    ahead by state/prefetch.ts (block-scoped: the store only changes at
- *                    the flush), as do the proposal checks'.
- *   query            state/query.ts
+ *                    meta record, a sorted flush and a store prepare: the prepared root is
+ *                    app_hash. Nothing is written yet. Reads of the committed state go
+ *                    through a per-block ReadCache filled ahead by state/prefetch.ts
+ *                    (block-scoped: the store only changes at the flush), as do the
+ *                    proposal checks'.
+ *   commit           writes the prepared store version (one LevelDB batch), then moves the
+ *                    app's meta to the block, resets the check-state and reports the retain
+ *                    height.
+ *   info             the last WRITTEN height and its root
+ *   query            state/query.ts, over committed versions only
+ *
+ * Why the store is written in commit, not in finalizeBlock: the engine saves the block's
+ * finalize response and its chain state between the two (consensus/block-exec.ts). Were
+ * the store written first, a kill -9 before those saves would leave an app one block ahead
+ * of everything the engine kept, which it cannot recover from. Written last, a crash
+ * anywhere leaves the app at H−1 with the chain state at H−1 (the block is applied again)
+ * or at H (the handshake replays block H into the app and checks its app hash).
+ * finalizeBlock may run again for a height that was finalized and not committed: it
+ * drops the prepared version and executes the block again over the committed state, as a
+ * restart would. initChain commits directly: the engine saves nothing before it.
  *
  * Determinism: header time is the only clock; integers only; overlays flush in key order;
  * the tx hash set and every index are keyed, never iterated out of a Map or Set.
@@ -63,7 +76,7 @@ export interface SocialAppOptions {
 }
 
 export interface SocialApp extends Application {
-  /** The committed meta record (null before initChain). */
+  /** The committed meta record (null before initChain); a finalized block counts from its commit(). */
   meta: () => Meta | null
 }
 
@@ -71,8 +84,11 @@ export function createSocialApp (opts: SocialAppOptions): SocialApp {
   const { store, verifier } = opts
   const readAhead = opts.readAhead ?? true
   const reader = storeReader(store)
+  /** The meta record of the last written store version. */
   let meta: Meta | null = null
   let metaLoaded = false
+  /** The meta of the block finalizeBlock prepared and commit() has not written yet. */
+  let finalized: Meta | null = null
   let check = new Overlay(reader)
 
   const loadMeta = async (): Promise<Meta | null> => {
@@ -130,7 +146,8 @@ export function createSocialApp (opts: SocialAppOptions): SocialApp {
     },
 
     async checkTx (tx: Uint8Array, _mode: CheckTxMode): Promise<CheckTxResult> {
-      const m = await requireMeta()
+      // Store reads see a finalized block's prepared writes, so its meta goes with them.
+      const m = finalized ?? await requireMeta()
       const [p] = await prepareTxs([tx], verifier)
       const prepared = p as NonNullable<typeof p>
       const block: BlockCtx = { ...(await newBlock(m, m.lastHeight + 1, m.lastTime)), params: await loadParams(check) }
@@ -182,6 +199,10 @@ export function createSocialApp (opts: SocialAppOptions): SocialApp {
       if (req.height !== m.lastHeight + 1) {
         throw new AidError('ERR_STORE_CORRUPT', `finalizeBlock at height ${req.height}, app is at ${m.lastHeight}`)
       }
+      // Execute over the committed state only: a block finalized and never committed (run
+      // again here) or writes left by a finalizeBlock that failed half way are dropped.
+      await store.discard()
+      finalized = null
       const block = await newBlock(m, req.height, req.time)
       // Block-scoped read cache + read-ahead: see state/kv.ts ReadCache and state/prefetch.ts.
       const reads = new ReadCache(reader)
@@ -194,12 +215,25 @@ export function createSocialApp (opts: SocialAppOptions): SocialApp {
       const next: Meta = { ...m, lastHeight: req.height, lastTime: req.time }
       putRec(kv, MetaSchema, K.meta(), next)
       await kv.flushTo(store)
-      const { rootHash } = await store.commit()
-      meta = next
+      const { rootHash } = await store.prepare()
+      finalized = next
       return { txResults, events: block.events, validatorUpdates: block.validatorUpdates, consensusParamUpdates: null, appHash: rootHash }
     },
 
     async commit (): Promise<{ retainHeight: number }> {
+      if (finalized !== null) {
+        const next = finalized
+        finalized = null
+        try {
+          await store.commit()
+        } catch (err) {
+          // Nothing was written; leave no writes behind for the next block to inherit.
+          await store.discard()
+          throw err
+        }
+        // The version is durable: only now does the app's meta move to the block.
+        meta = next
+      }
       check = new Overlay(reader)
       const m = await loadMeta()
       const keep = opts.retainBlocks ?? 0
@@ -222,7 +256,8 @@ export function createSocialApp (opts: SocialAppOptions): SocialApp {
           }
           return { height, version: v, latest: height === m.lastHeight }
         },
-        scan: async (prefix, limit) => (await collectEntries(await store.iterate(prefix, { limit }))).map((e) => e.key),
+        // The committed state only: a finalized block's prepared writes are not at `height` yet.
+        scan: async (prefix, limit) => (await collectEntries(await store.iterate(prefix, { limit, pending: false }))).map((e) => e.key),
         getAt: async (key, v) => (await store.getAt(key, v)) ?? null,
         prove: async (key, v) => await store.prove(key, v),
       })

@@ -25,7 +25,10 @@ export interface Kv extends KvReader {
 
 const toStr = (k: Uint8Array): string => Buffer.from(k.buffer, k.byteOffset, k.byteLength).toString('latin1')
 
-/** Reads the store's latest state (the app never leaves pending writes in it between blocks). */
+/**
+ * Reads the store's latest state: the last commit, or between finalizeBlock and commit the
+ * finalized block's prepared writes (the app leaves no other pending writes in it).
+ */
 export function storeReader (store: AppStore): KvReader {
   return {
     get: async (key) => (await store.get(key)) ?? null,
