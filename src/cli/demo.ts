@@ -28,15 +28,13 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { randomBytes } from 'node:crypto'
 import { connect, type AppClient, type NodeEvent } from '../index.ts'
-import { generateTestnet, testnetPorts } from '../config/testnet.ts'
-import type { Config } from '../config/config.ts'
+import { fastConsensus, findFreeBasePort, generateTestnet } from '../config/testnet.ts'
 import { defaultAppState, validateAppState } from '../../state/genesis.ts'
 import { sha256 } from '../crypto/hash.ts'
 import { toHex, utf8, fromHex } from '../bytes.ts'
@@ -161,37 +159,6 @@ class Cli {
 }
 
 // ---- a devnet of our own -------------------------------------------------------------------
-
-function fastConsensus (cfg: Config): void {
-  cfg.consensus.timeout_propose = 1000
-  cfg.consensus.timeout_propose_delta = 500
-  cfg.consensus.timeout_prevote = 500
-  cfg.consensus.timeout_prevote_delta = 500
-  cfg.consensus.timeout_precommit = 500
-  cfg.consensus.timeout_precommit_delta = 500
-  cfg.consensus.timeout_commit = 500
-}
-
-async function portFree (port: number): Promise<boolean> {
-  return await new Promise((res) => {
-    const s = createServer()
-    s.once('error', () => { res(false) })
-    s.listen({ port, host: '127.0.0.1', exclusive: true }, () => { s.close(() => { res(true) }) })
-  })
-}
-
-async function freeBasePort (n: number): Promise<number> {
-  for (let attempt = 0; attempt < 200; attempt++) {
-    const base = 20_000 + 10 * Math.floor(Math.random() * 3_000)
-    let ok = true
-    for (let i = 0; i < n && ok; i++) {
-      const p = testnetPorts(base, i)
-      ok = (await portFree(p.p2p)) && (await portFree(p.rpc)) && (await portFree(p.metrics))
-    }
-    if (ok) return base
-  }
-  throw new DemoError('no free port range for the devnet')
-}
 
 /** Creates ministry keys through the CLI and a 4-validator testnet whose genesis holds them. */
 async function createDemoNet (dir: string, basePort: number, fast: boolean): Promise<{ keyring: string, homes: string[], rpc: string }> {
@@ -456,7 +423,7 @@ async function main (): Promise<string> {
   }
   const dir = values.keep !== undefined ? resolve(values.keep) : await mkdtemp(join(tmpdir(), 'aidledger-demo-'))
   section(`0. A 4-validator devnet of our own in ${dir}`)
-  const net = await createDemoNet(dir, await freeBasePort(4), true)
+  const net = await createDemoNet(dir, await findFreeBasePort(4), true)
   const nodes = startNodes(net.homes)
   // Interrupted: stop the nodes, clean up, and leave (the scenario's pending calls die with us).
   const interrupted = (sig: NodeJS.Signals): void => {

@@ -6,6 +6,7 @@
  * base+4+100·i, with base 26656 by default (so 26656, 26657, 26660 for node 0). Each node
  * lists every other node as a persistent peer "id@host:port" and allows exactly those ids.
  */
+import { createServer } from 'node:net'
 import { join, resolve } from 'node:path'
 import { toHex } from '../bytes.ts'
 import { AidError } from '../errors.ts'
@@ -139,4 +140,44 @@ export async function generateTestnet (o: TestnetOptions): Promise<TestnetResult
     })
   }
   return { output, chainId, genesis, genesisHash: toHex(genesisHash(genesis)).toUpperCase(), nodes }
+}
+
+/** Short timeouts so a 4-node loopback testnet commits every ~0.5–1 s (the demo's devnet, the e2e tests). */
+export function fastConsensus (cfg: Config): void {
+  cfg.consensus.timeout_propose = 1000
+  cfg.consensus.timeout_propose_delta = 500
+  cfg.consensus.timeout_prevote = 500
+  cfg.consensus.timeout_prevote_delta = 500
+  cfg.consensus.timeout_precommit = 500
+  cfg.consensus.timeout_precommit_delta = 500
+  cfg.consensus.timeout_commit = 500
+}
+
+async function portFree (port: number): Promise<boolean> {
+  return await new Promise((resolvePromise) => {
+    const s = createServer()
+    s.once('error', () => { resolvePromise(false) })
+    s.listen({ port, host: '127.0.0.1', exclusive: true }, () => { s.close(() => { resolvePromise(true) }) })
+  })
+}
+
+/**
+ * A base port such that node i's P2P, RPC and metrics ports (testnetPorts) are all free
+ * right now, for `count` nodes. Random, so parallel runs rarely meet; probed, so a taken
+ * port is skipped; below Linux's ephemeral range (32768-60999), so an outgoing connection
+ * cannot take a killed node's port before it restarts. (A port can still be taken between
+ * the probe and the bind: the node then exits with EADDRINUSE in its log.)
+ */
+export async function findFreeBasePort (count: number): Promise<number> {
+  const top = 32_000 - PORT_STRIDE * count
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const base = 12_000 + 10 * Math.floor(Math.random() * ((top - 12_000) / 10))
+    let ok = true
+    for (let i = 0; i < count && ok; i++) {
+      const p = testnetPorts(base, i)
+      ok = (await portFree(p.p2p)) && (await portFree(p.rpc)) && (await portFree(p.metrics))
+    }
+    if (ok) return base
+  }
+  throw new Error(`no free port range for ${count} nodes after 200 tries`)
 }

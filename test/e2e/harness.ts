@@ -18,13 +18,12 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { appendFileSync, closeSync, existsSync, openSync, readFileSync } from 'node:fs'
 import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Config } from '../../src/config/config.ts'
 import type { DefaultAppState } from '../../src/config/genesis.ts'
-import { generateTestnet, PORT_STRIDE, testnetPorts, type NodePorts, type TestnetResult } from '../../src/config/testnet.ts'
+import { fastConsensus, findFreeBasePort, generateTestnet, type NodePorts, type TestnetResult } from '../../src/config/testnet.ts'
 import { defaultAppState, validateAppState } from '../../state/genesis.ts'
 import { LogReader } from './logs.ts'
 import { LogProbe, RpcProbe, StoreProbe, rpcAnswers, type NodeProbe } from './probes.ts'
@@ -70,39 +69,6 @@ export async function waitFor<T> (cond: () => Promise<T | undefined | null | fal
 
 export async function delay (ms: number): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, ms))
-}
-
-// ---------------------------------------------------------------------------------------
-// Ports
-
-async function portFree (port: number): Promise<boolean> {
-  return await new Promise((resolve) => {
-    const s = createServer()
-    s.once('error', () => { resolve(false) })
-    s.listen({ port, host: '127.0.0.1', exclusive: true }, () => { s.close(() => { resolve(true) }) })
-  })
-}
-
-/**
- * A base port such that node i's P2P, RPC and metrics ports (base+100·i, +1, +4) are all free
- * right now, for `count` nodes. Random, so parallel test files rarely meet; probed, so a
- * taken port is skipped; below Linux's ephemeral range (32768-60999), so an outgoing
- * connection cannot take a killed node's port before it restarts. (A port can still be
- * taken between the probe and the bind: the node then exits with EADDRINUSE in its log,
- * and the wait that needed it fails with that log's tail.)
- */
-export async function findBasePort (count: number): Promise<number> {
-  const top = 32_000 - PORT_STRIDE * count
-  for (let attempt = 0; attempt < 200; attempt++) {
-    const base = 12_000 + 10 * Math.floor(Math.random() * ((top - 12_000) / 10))
-    let ok = true
-    for (let i = 0; i < count && ok; i++) {
-      const p = testnetPorts(base, i)
-      ok = (await portFree(p.p2p)) && (await portFree(p.rpc)) && (await portFree(p.metrics))
-    }
-    if (ok) return base
-  }
-  throw new Error(`no free port range for ${count} nodes after 200 tries`)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -335,17 +301,6 @@ export class E2ENode {
 // ---------------------------------------------------------------------------------------
 // Testnets
 
-/** Short timeouts so a 4-node loopback testnet commits every ~0.5–1 s. */
-export function fastConsensus (cfg: Config): void {
-  cfg.consensus.timeout_propose = 1000
-  cfg.consensus.timeout_propose_delta = 500
-  cfg.consensus.timeout_prevote = 500
-  cfg.consensus.timeout_prevote_delta = 500
-  cfg.consensus.timeout_precommit = 500
-  cfg.consensus.timeout_precommit_delta = 500
-  cfg.consensus.timeout_commit = 500
-}
-
 export interface TestnetOptions {
   validators: number
   /** Names the temp dir (aidledger-e2e-<label>-…). */
@@ -470,7 +425,7 @@ export async function createTestnet (o: TestnetOptions & { keep?: boolean }): Pr
   const reaper = new Reaper()
   if (!(o.keep ?? keepFromEnv())) reaper.dir(dir)
   try {
-    const basePort = await findBasePort(o.validators + 1)
+    const basePort = await findFreeBasePort(o.validators + 1)
     const result = await generateTestnet({
       output: dir,
       validators: o.validators,

@@ -15,11 +15,11 @@ import { join } from 'node:path'
 import { defaultConfig } from '../../src/config/config.ts'
 import { homePaths, writeHome } from '../../src/config/home.ts'
 import { generateNodeKey, generatePrivValidatorKey, type NodeKey } from '../../src/config/keys.ts'
-import { testnetPorts } from '../../src/config/testnet.ts'
+import { fastConsensus, testnetPorts } from '../../src/config/testnet.ts'
 import { CHANNELS, type ChannelId } from '../../src/transport.ts'
 import { protocolFor } from '../../p2p/channel.ts'
 import { libp2pPrivateKeyFromSeed } from '../../p2p/identity.ts'
-import { E2ENode, fastConsensus, probeModeFromEnv, type Testnet } from './harness.ts'
+import { E2ENode, probeModeFromEnv, type Testnet } from './harness.ts'
 
 /**
  * Writes a non-validator home at slot `net.nodes.length` of the testnet's port range that

@@ -2,7 +2,7 @@ import t from 'tap'
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { homePaths, initHome, loadHome, resetHome } from '../../../src/config/home.ts'
-import { generateTestnet, testnetPorts } from '../../../src/config/testnet.ts'
+import { findFreeBasePort, generateTestnet, testnetPorts } from '../../../src/config/testnet.ts'
 import { genesisHash } from '../../../src/config/genesis.ts'
 import { writePrivValidatorState } from '../../../src/config/keys.ts'
 import { parsePeerAddress } from '../../../src/config/fields.ts'
@@ -124,4 +124,10 @@ t.test('generateTestnet: 4 homes, one genesis, peers and ports per DESIGN §9', 
   await rejectsAid(t, generateTestnet({ output: out, validators: 2 }), 'ERR_HOME_EXISTS', 'refuses to overwrite')
   await rejectsAid(t, generateTestnet({ output: out, validators: 0 }), 'ERR_CLI_USAGE', 'zero validators')
   await rejectsAid(t, generateTestnet({ output: out, validators: 5, basePort: 65200 }), 'ERR_CLI_USAGE', 'ports overflow')
+})
+
+t.test('findFreeBasePort: a base whose node ports stay below the ephemeral range', async (t) => {
+  const base = await findFreeBasePort(5)
+  t.ok(base >= 12_000 && base % 10 === 0, `base ${base}`)
+  t.ok(testnetPorts(base, 4).metrics < 32_768, 'last node below 32768')
 })
