@@ -38,6 +38,7 @@ import { fastConsensus, findFreeBasePort, generateTestnet } from '../config/test
 import { defaultAppState, validateAppState } from '../../state/genesis.ts'
 import { sha256 } from '../crypto/hash.ts'
 import { toHex, utf8, fromHex } from '../bytes.ts'
+import { A, B, DEMO_OFFICES, type OfficePlan } from './demo-world.ts'
 
 const BIN = fileURLToPath(new URL('../../bin/aidledger.js', import.meta.url))
 const DAY = 86_400_000
@@ -45,27 +46,6 @@ const CHAIN_ID = 'aidledger-demo'
 /** Publicity minimum in the demo genesis: long enough to be visible, short enough to wait for. */
 const DEMO_PUBLICITY_MS = 5_000
 const MINISTRIES = { 'civil-affairs': 'mca', finance: 'mof', health: 'nhc' } as const
-
-const A = { province: '420000', city: '420100', county: '420102', town: '420102001' }
-const B = { province: '440000', city: '440100', county: '440103', town: '440103001' }
-
-interface OfficePlan { name: string, signer: string, id: number, level: string, department: string, region: string }
-const OFFICES: OfficePlan[] = [
-  { name: 'a-ca', signer: 'mca', id: 10, level: 'province', department: 'civil-affairs', region: A.province },
-  { name: 'a-fin', signer: 'mof', id: 11, level: 'province', department: 'finance', region: A.province },
-  { name: 'a-city-ca', signer: 'a-ca', id: 12, level: 'city', department: 'civil-affairs', region: A.city },
-  { name: 'a-city-fin', signer: 'a-fin', id: 13, level: 'city', department: 'finance', region: A.city },
-  { name: 'a-county-ca', signer: 'a-city-ca', id: 14, level: 'county', department: 'civil-affairs', region: A.county },
-  { name: 'a-county-fin', signer: 'a-city-fin', id: 15, level: 'county', department: 'finance', region: A.county },
-  { name: 'a-town', signer: 'a-county-ca', id: 16, level: 'township', department: 'civil-affairs', region: A.town },
-  { name: 'b-ca', signer: 'mca', id: 20, level: 'province', department: 'civil-affairs', region: B.province },
-  { name: 'b-fin', signer: 'mof', id: 21, level: 'province', department: 'finance', region: B.province },
-  { name: 'b-city-ca', signer: 'b-ca', id: 22, level: 'city', department: 'civil-affairs', region: B.city },
-  { name: 'b-city-fin', signer: 'b-fin', id: 23, level: 'city', department: 'finance', region: B.city },
-  { name: 'b-county-ca', signer: 'b-city-ca', id: 24, level: 'county', department: 'civil-affairs', region: B.county },
-  { name: 'b-county-fin', signer: 'b-city-fin', id: 25, level: 'county', department: 'finance', region: B.county },
-  { name: 'b-town', signer: 'b-county-ca', id: 26, level: 'township', department: 'civil-affairs', region: B.town },
-]
 
 class DemoError extends Error { override name = 'DemoError' }
 const FINISHED = 'demo finished: every step gave the expected result'
@@ -247,7 +227,7 @@ async function ensureKeys (cli: Cli): Promise<Record<string, string>> {
   if (list.code !== 0) throw new DemoError(`keys list: ${list.err}`)
   const have = new Set((JSON.parse(list.out) as Array<{ name: string }>).map((k) => k.name))
   for (const m of Object.values(MINISTRIES)) if (!have.has(m)) throw new DemoError(`the keyring ${cli.keyring} has no ${m} key; the network's genesis must hold the demo's ministry keys (use --start, or --init DIR)`)
-  const missing = OFFICES.map((o) => o.name).filter((n) => !have.has(n))
+  const missing = DEMO_OFFICES.map((o) => o.name).filter((n) => !have.has(n))
   if (missing.length > 0) {
     const r = await runCli(['keys', 'add', ...missing, '--keyring', cli.keyring, '--json'])
     if (r.code !== 0) throw new DemoError(`keys add: ${r.err}`)
@@ -270,7 +250,7 @@ const sub = (signer: string, program: number, region: string, amount: number, ye
 
 async function setup (cli: Cli, pubs: Record<string, string>, year: number): Promise<void> {
   section('1. Setup: two provinces under the ministries, budgets down to the counties (independent txs sent together)')
-  const office = (name: string): TxStep => officeStep(OFFICES.find((o) => o.name === name) as OfficePlan, pubs)
+  const office = (name: string): TxStep => officeStep(DEMO_OFFICES.find((o) => o.name === name) as OfficePlan, pubs)
   await cli.wave([office('a-ca'), office('a-fin'), office('b-ca'), office('b-fin'), sub('mof', 1001, A.province, 100_000_000, year), sub('mof', 1001, B.province, 100_000_000, year)])
   await cli.wave([
     office('a-city-ca'), office('a-city-fin'), office('b-city-ca'), office('b-city-fin'), sub('a-fin', 1001, A.city, 50_000_000, year), sub('b-fin', 1001, B.city, 50_000_000, year),

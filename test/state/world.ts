@@ -1,32 +1,22 @@
 /**
- * A small two-province world built through txs: province A (Hubei, 420000) and province B
- * (Guangdong, 440000), each with civil-affairs and finance offices at province, city and
- * county level, a civil-affairs township, and county health; national dibao (1001)
- * budgets sub-allocated down to both counties; province B's own dibao program (2001).
+ * A small two-province world built through txs: the demo's (src/cli/demo-world.ts)
+ * province A (Hubei, 420000) and province B (Guangdong, 440000), each with civil-affairs
+ * and finance offices at province, city and county level and a civil-affairs township,
+ * plus A's county health office; national dibao (1001) budgets sub-allocated down to both
+ * counties; province B's own dibao program (2001).
  */
 import type { Body } from '../../state/schema.ts'
+import { A as DEMO_A, B, DEMO_OFFICES, type OfficePlan } from '../../src/cli/demo-world.ts'
 import { pub, type Chain } from './helpers.ts'
 
-export const A = { province: '420000', city: '420100', county: '420102', town: '420102001', town2: '420102002' }
-export const B = { province: '440000', city: '440100', county: '440103', town: '440103001' }
+export { B }
+export const A = { ...DEMO_A, town2: '420102002' }
 
-/** Office ids: 10.. for A, 20.. for B; key names are the record names below. */
-export const OFFICES: Array<{ name: string, signer: string, id: number, level: 'province' | 'city' | 'county' | 'township', department: 'civil-affairs' | 'finance' | 'health', region: string, delegatedApproval?: boolean }> = [
-  { name: 'a-ca', signer: 'mca', id: 10, level: 'province', department: 'civil-affairs', region: A.province },
-  { name: 'a-fin', signer: 'mof', id: 11, level: 'province', department: 'finance', region: A.province },
-  { name: 'a-city-ca', signer: 'a-ca', id: 12, level: 'city', department: 'civil-affairs', region: A.city },
-  { name: 'a-city-fin', signer: 'a-fin', id: 13, level: 'city', department: 'finance', region: A.city },
-  { name: 'a-county-ca', signer: 'a-city-ca', id: 14, level: 'county', department: 'civil-affairs', region: A.county },
-  { name: 'a-county-fin', signer: 'a-city-fin', id: 15, level: 'county', department: 'finance', region: A.county },
-  { name: 'a-town', signer: 'a-county-ca', id: 16, level: 'township', department: 'civil-affairs', region: A.town },
+/** The demo's offices (ids 10.. for A, 20.. for B; key names are the record names) plus A's county health office. */
+export const OFFICES: readonly OfficePlan[] = [
+  ...DEMO_OFFICES.filter((o) => o.id < 20),
   { name: 'a-county-health', signer: 'nhc', id: 17, level: 'county', department: 'health', region: A.county },
-  { name: 'b-ca', signer: 'mca', id: 20, level: 'province', department: 'civil-affairs', region: B.province },
-  { name: 'b-fin', signer: 'mof', id: 21, level: 'province', department: 'finance', region: B.province },
-  { name: 'b-city-ca', signer: 'b-ca', id: 22, level: 'city', department: 'civil-affairs', region: B.city },
-  { name: 'b-city-fin', signer: 'b-fin', id: 23, level: 'city', department: 'finance', region: B.city },
-  { name: 'b-county-ca', signer: 'b-city-ca', id: 24, level: 'county', department: 'civil-affairs', region: B.county },
-  { name: 'b-county-fin', signer: 'b-city-fin', id: 25, level: 'county', department: 'finance', region: B.county },
-  { name: 'b-town', signer: 'b-county-ca', id: 26, level: 'township', department: 'civil-affairs', region: B.town },
+  ...DEMO_OFFICES.filter((o) => o.id >= 20),
 ]
 
 export const officeId = (name: string): number => {
@@ -38,7 +28,7 @@ export const officeId = (name: string): number => {
 export function registerBody (name: string): Body {
   const o = OFFICES.find((x) => x.name === name)
   if (o === undefined) throw new Error(`no office ${name}`)
-  return { type: 'office.register', value: { id: o.id, level: o.level, department: o.department, region: o.region, pubKey: pub(o.name), delegatedApproval: o.delegatedApproval ?? false } }
+  return { type: 'office.register', value: { id: o.id, level: o.level, department: o.department, region: o.region, pubKey: pub(o.name), delegatedApproval: false } }
 }
 
 async function all (c: Chain, txs: Array<[string, Body]>): Promise<void> {
