@@ -26,9 +26,12 @@
  * Membership, powers and the set hash (which excludes priorities) are the same either way.
  *
  * Crash windows (the order above): block saved, state not → the block is applied again on
- * start; finalizeBlock persisted in the app (state/app.ts commits its store there), state
- * not saved → the state is rebuilt from the saved finalize response without the app
- * (CometBFT's stored ABCI responses); state saved, app behind → the block is replayed.
+ * start; state saved, app behind (an app that persists in commit, as state/app.ts does) →
+ * the handshake replays the block into the app and checks its app hash. An app that
+ * persists already in finalizeBlock can be one block ahead of the chain state: the state
+ * is rebuilt from the saved finalize response without the app (CometBFT's stored ABCI
+ * responses); a crash before that response was saved leaves nothing to rebuild from, and
+ * the handshake refuses to start with an error that says to restore the app.
  */
 import type { Application, FinalizeBlockResponse, InitChainResponse } from '../src/abci.ts'
 import { equalBytes, toHex } from '../src/bytes.ts'
@@ -580,7 +583,9 @@ export function createBlockExecutor (opts: BlockExecutorOptions, deps: BlockExec
       const { block, parts, seen } = await loadStored(storeH)
       const blockId: BlockId = { hash: headerHash(block.header), partSetHeader: parts.header }
       if (appH === storeH) {
-        // The app executed the block but the state was not saved: rebuild it from the saved response.
+        // The app persisted the block in finalizeBlock but the state was not saved: rebuild it
+        // from the saved response. (Apps that persist in commit never get here: their commit
+        // comes after the state is saved.)
         const resp = await responses.load(storeH)
         if (resp === undefined) {
           throw new AidError('ERR_STORE_NOT_FOUND', `the application executed block ${storeH} but neither the chain state nor its finalize response was saved; restore the application state to height ${storeH - 1}`, 'handshake')

@@ -2,11 +2,13 @@
  * Block execution (consensus/block-exec.ts): full validation of a block against the chain
  * state (each rule rejects on its own), the chain state after a block (validator updates at
  * H+2, results hash), and the handshake with an application that is behind, ahead, on
- * another app hash, or that executed a block whose chain state was never saved.
+ * another app hash, or that executed a block whose chain state was never saved (with or
+ * without its finalize response). The social app on its real store: engine-app-commit.test.ts.
  */
 import t from 'tap'
 import { join } from 'node:path'
 import { MemoryLevel } from 'memory-level'
+import type { FinalizeBlockResponse } from '../../src/abci.ts'
 import { toHex, utf8 } from '../../src/bytes.ts'
 import { keyPairFromSeed, sign, verify, type Ed25519KeyPair } from '../../src/crypto/ed25519.ts'
 import { sha256 } from '../../src/crypto/hash.ts'
@@ -51,7 +53,7 @@ interface Opened {
   close: () => Promise<void>
 }
 
-async function open (d: Disks, o: { persistAt?: 'commit' | 'finalize', failSaveStateAt?: number, incarnation?: number } = {}): Promise<Opened> {
+async function open (d: Disks, o: { persistAt?: 'commit' | 'finalize', failSaveStateAt?: number, failSaveResponseAt?: number, incarnation?: number } = {}): Promise<Opened> {
   const blockStore = await openBlockStore({ db: d.block as unknown as StoreDb, sync: false })
   const inner = await openConsensusStateStore({ db: d.state as unknown as StoreDb, sync: false, incrementProposerPriority: incrementValidatorSet })
   const stateStore = {
@@ -69,9 +71,17 @@ async function open (d: Disks, o: { persistAt?: 'commit' | 'finalize', failSaveS
     chainId: CHAIN, blockStore, stateStore, chainState: () => execRef?.state(), consensusParams: genesis.consensusParams, logger: silentLogger,
   }))
   const now = { t: T0 + 1000 }
+  const savedResponses = createFinalizeResponseStore(d.responses as unknown as ResponseDb)
+  const responses = {
+    ...savedResponses,
+    save: async (h: number, r: FinalizeBlockResponse) => {
+      if (h === o.failSaveResponseAt) throw new Error('crash before saving the finalize response')
+      await savedResponses.save(h, r)
+    },
+  }
   const exec = createBlockExecutor({ maxClockDriftMs: 5000 }, {
     chainId: CHAIN, genesis, app, blockStore, stateStore, wal, mempool, evidencePool,
-    clock: { now: () => now.t }, verify, responses: createFinalizeResponseStore(d.responses as unknown as ResponseDb), logger: silentLogger,
+    clock: { now: () => now.t }, verify, responses, logger: silentLogger,
   })
   execRef = exec
   return {
@@ -245,3 +255,29 @@ for (const persistAt of ['commit', 'finalize'] as const) {
     await o2.close()
   })
 }
+
+t.test('handshake: an app that persisted in finalizeBlock a block whose response was never saved is a clear error', async (t) => {
+  // Apps that still write their state in finalizeBlock (state/app.ts no longer does) keep
+  // this window: the engine has nothing to rebuild the block's chain state from.
+  const d = await newDisks(t)
+  const o = await open(d, { persistAt: 'finalize', failSaveResponseAt: 3 })
+  await o.exec.handshake()
+  await step(o)
+  await step(o)
+  await t.rejects(step(o), /crash before saving the finalize response/)
+  await o.close()
+  t.equal(d.app.height, 3, 'the app persisted block 3')
+  const o2 = await open(d, { persistAt: 'finalize' })
+  await t.rejects(o2.exec.handshake(), {
+    code: 'ERR_STORE_NOT_FOUND',
+    message: /executed block 3 but neither the chain state nor its finalize response was saved; restore the application state to height 2/,
+  })
+  await o2.close()
+  // With the app's state reset (the simplest restore) the node replays 1-2 and applies 3.
+  const restored = { ...d, app: newKvDisk() }
+  const o3 = await open(restored)
+  await o3.exec.handshake()
+  t.equal(o3.exec.state().lastBlockHeight, 3, 'after a restore the node starts')
+  t.equal(restored.app.height, 3)
+  await o3.close()
+})

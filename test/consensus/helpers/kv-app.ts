@@ -43,7 +43,7 @@ function bodyOf (tx: Uint8Array): string | null {
 }
 
 export interface KvAppOptions {
-  /** When the block's state reaches the disk: at commit (classic ABCI, default) or already in finalizeBlock (as state/app.ts does). */
+  /** When the block's state reaches the disk: at commit (classic ABCI, default; state/app.ts too) or already in finalizeBlock (apps that do keep a crash window the handshake reports). */
   persistAt?: 'commit' | 'finalize'
 }
 
