@@ -16,6 +16,7 @@
  * of that incarnation, as a killed process loses its timers.
  */
 import type { CancelTimer, Clock, Timers } from '../../src/clock.ts'
+import { TimeHeap } from '../helpers/time-heap.ts'
 
 export interface SimEvent {
   readonly time: number
@@ -28,58 +29,8 @@ export interface SimEvent {
   readonly run: () => void | Promise<void>
 }
 
-/** Min-heap by (time, seq). */
-export class EventQueue {
-  private readonly heap: SimEvent[] = []
-
-  get size (): number { return this.heap.length }
-
-  push (ev: SimEvent): void {
-    const h = this.heap
-    h.push(ev)
-    let i = h.length - 1
-    while (i > 0) {
-      const p = (i - 1) >> 1
-      if (!before(h[i] as SimEvent, h[p] as SimEvent)) break
-      swap(h, i, p)
-      i = p
-    }
-  }
-
-  peek (): SimEvent | undefined { return this.heap[0] }
-
-  pop (): SimEvent | undefined {
-    const h = this.heap
-    const top = h[0]
-    const last = h.pop()
-    if (top === undefined || last === undefined) return undefined
-    if (h.length > 0) {
-      h[0] = last
-      let i = 0
-      for (;;) {
-        const l = 2 * i + 1
-        const r = l + 1
-        let m = i
-        if (l < h.length && before(h[l] as SimEvent, h[m] as SimEvent)) m = l
-        if (r < h.length && before(h[r] as SimEvent, h[m] as SimEvent)) m = r
-        if (m === i) break
-        swap(h, i, m)
-        i = m
-      }
-    }
-    return top
-  }
-}
-
-function before (a: SimEvent, b: SimEvent): boolean {
-  return a.time < b.time || (a.time === b.time && a.seq < b.seq)
-}
-
-function swap (h: SimEvent[], i: number, j: number): void {
-  const t = h[i] as SimEvent
-  h[i] = h[j] as SimEvent
-  h[j] = t
-}
+/** The global event queue: by (time, seq). */
+export class EventQueue extends TimeHeap<SimEvent> {}
 
 /** Timers of one node incarnation. */
 export interface SimTimers extends Timers {
