@@ -67,6 +67,8 @@ import { EMPTY_ROOT, encodeProof, keyHashOf, valueHashOf } from './verify.ts'
 /** Node deletes gathered per prune batch (whole versions' stale records), so one prune never builds an unbounded batch. */
 const PRUNE_CHUNK = 20_000
 const ROOT_CACHE = 256
+/** See StateStoreOptions.levelMaxOpenFiles; measured in bench/state.ts (state.rss rows). */
+const DEFAULT_MAX_OPEN_FILES = 64
 /**
  * Read hints kept per block; beyond this, reads are simply not remembered. Values longer
  * than MAX_HINT_VALUE are remembered as present only, so the map stays under ~40 MB even
@@ -142,7 +144,9 @@ export async function openStateStore (opts: StateStoreOptions): Promise<StateSto
     }
   } else {
     const level = new ClassicLevel<Uint8Array, Uint8Array>(opts.path as string, {
-      ...ENC, cacheSize: posInt(opts.levelCacheBytes, 'levelCacheBytes', 8 << 20, 0, 2 ** 40),
+      ...ENC,
+      cacheSize: posInt(opts.levelCacheBytes, 'levelCacheBytes', 8 << 20, 0, 2 ** 40),
+      maxOpenFiles: posInt(opts.levelMaxOpenFiles, 'levelMaxOpenFiles', DEFAULT_MAX_OPEN_FILES, 16, 1 << 20),
     })
     await level.open()
     db = level as unknown as StoreDb

@@ -51,6 +51,13 @@ export interface StateStoreOptions {
   sync?: boolean
   /** LevelDB block cache when opening by path (default 8 MiB, LevelDB's default). */
   levelCacheBytes?: number
+  /**
+   * LevelDB's open-file limit when opening by path (default 64). LevelDB mmaps each open
+   * table file and every page a read touches stays in the process's RSS until the table
+   * is closed, so this, not the number of keys, bounds the file-backed RSS (~2 MiB per
+   * table file).
+   */
+  levelMaxOpenFiles?: number
 }
 
 export interface Entry { key: Uint8Array, value: Uint8Array }
