@@ -13,14 +13,14 @@ import { MemoryLevel } from 'memory-level'
 import { toHex, utf8 } from '../../../src/bytes.ts'
 import { keyPairFromSeed, verify, type Ed25519KeyPair } from '../../../src/crypto/ed25519.ts'
 import { silentLogger, createLogger, type Logger } from '../../../src/log.ts'
-import { openBlockStore, openConsensusStateStore, type BlockStore, type ConsensusStateStore, type StoreDb } from '../../../src/store/index.ts'
+import { openBlockStore, openConsensusStateStore, type StoreDb } from '../../../src/store/index.ts'
 import { defaultConsensusParams, newValidatorSet, type ValidatorSet } from '../../../src/types/index.ts'
 import { createFinalizeResponseStore, evidencePoolDeps, incrementValidatorSet, type ResponseDb } from '../../../consensus/block-exec.ts'
-import { createConsensusEngine, type ConsensusEngine, type ConsensusEngineOptions, type ConsensusEvent, type EngineGenesis, type NewBlockEvent } from '../../../consensus/engine.ts'
-import { openEvidencePool, type EvidenceDb, type EvidencePool } from '../../../consensus/evidence-pool.ts'
-import { createMempool, type Mempool } from '../../../consensus/mempool.ts'
-import { openPrivValidator, type PrivValidator } from '../../../consensus/privval.ts'
-import { openWal, type Wal } from '../../../consensus/wal.ts'
+import { createConsensusEngine, type ConsensusEngine, type ConsensusEngineDeps, type ConsensusEngineOptions, type ConsensusEvent, type EngineGenesis, type NewBlockEvent } from '../../../consensus/engine.ts'
+import { openEvidencePool, type EvidenceDb } from '../../../consensus/evidence-pool.ts'
+import { createMempool } from '../../../consensus/mempool.ts'
+import { openPrivValidator } from '../../../consensus/privval.ts'
+import { openWal } from '../../../consensus/wal.ts'
 import type { Transport } from '../../../src/transport.ts'
 import { systemClock, systemTimers } from '../../../src/clock.ts'
 import { FakeTime } from './fake-time.ts'
@@ -32,16 +32,10 @@ export const CHAIN_ID = 'engine-test'
 type Level = MemoryLevel<Uint8Array, Uint8Array>
 const newLevel = (): Level => new MemoryLevel<Uint8Array, Uint8Array>({ keyEncoding: 'view', valueEncoding: 'view' })
 
-export interface Incarnation {
+/** One start of a node: its engine, its KV app and the parts the engine was built from. */
+export interface Incarnation extends Pick<ConsensusEngineDeps, 'blockStore' | 'stateStore' | 'wal' | 'privval' | 'mempool' | 'evidencePool' | 'transport'> {
   engine: ConsensusEngine
   app: KvApp
-  blockStore: BlockStore
-  stateStore: ConsensusStateStore
-  wal: Wal
-  privval: PrivValidator | null
-  mempool: Mempool
-  evidencePool: EvidencePool
-  transport: Transport
 }
 
 export class TestNode {
