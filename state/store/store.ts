@@ -398,12 +398,12 @@ export async function openStateStore (opts: StateStoreOptions): Promise<StateSto
       p.ops.push({ type: 'put', key: META_KEY, value: encodeMeta(next) })
       await writeBatch(db, p.ops, sync)
       // The batch is durable: only now does memory move to the new version.
+      release(work, false)
       meta = next
       latestRoot = p.root
       roots.set(String(p.version), p.root)
       afterPrune(next.oldest, p.pruned)
       for (const [k, node] of p.written) cache.set(k, node)
-      release(work, false)
       return { version: p.version, rootHash: p.root.hash.slice() }
     } catch (err) {
       // Nothing was written: the writes are pending again.
