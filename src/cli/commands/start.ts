@@ -6,7 +6,6 @@
  * and the command exits 1 with that error.
  */
 import { createLogger, LOG_LEVELS, type LogFormat, type LogLevel } from '../../log.ts'
-import { createNode } from '../../node.ts'
 import { loadConfig } from '../../config/config.ts'
 import { homePaths } from '../../config/home.ts'
 import { EXIT_FAILURE, EXIT_OK, requiredOption, stringOption, usageError, type Command } from '../command.ts'
@@ -33,6 +32,9 @@ export const startCommand: Command = {
       format: (format ?? config.log_format) as LogFormat,
     }).child({ moniker: config.moniker })
 
+    // Loaded here, not at the top: the node pulls in libp2p, LevelDB and the whole app,
+    // which every other command (keys, tx, query, version) would otherwise load too.
+    const { createNode } = await import('../../node.ts')
     const node = await createNode({ home, logger })
     let failure: Error | undefined
     let wake: () => void = () => {}
