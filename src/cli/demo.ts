@@ -62,7 +62,16 @@ const short = (h: string, n = 16): string => (h.length > n ? `${h.slice(0, n)}�
 
 interface CliRun { code: number, out: string, err: string }
 
-function runCli (args: string[], timeoutMs = 240_000): Promise<CliRun> {
+/**
+ * 'process' (the default) runs each `aidledger` command as its own child process, as an
+ * operator would; 'in-process' calls the same CLI entry (`main(argv)` of ./main.ts) inside
+ * this process with captured output. The e2e test uses 'in-process': each child process
+ * costs ~1.5–2 s of CPU in module loading alone, which the suite's budget cannot carry for
+ * ~60 commands; test/src/cli covers the spawned binary.
+ */
+let cliMode: 'process' | 'in-process' = 'process'
+
+function runCliProcess (args: string[], timeoutMs: number): Promise<CliRun> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
     let out = ''
@@ -73,6 +82,26 @@ function runCli (args: string[], timeoutMs = 240_000): Promise<CliRun> {
     child.once('error', (e) => { clearTimeout(timer); reject(e) })
     child.once('exit', (code) => { clearTimeout(timer); resolvePromise({ code: code ?? 1, out, err }) })
   })
+}
+
+async function runCliInProcess (args: string[], timeoutMs: number): Promise<CliRun> {
+  const { main } = await import('./main.ts')
+  let out = ''
+  let err = ''
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => { reject(new DemoError(`aidledger ${args.slice(0, 3).join(' ')} took more than ${timeoutMs} ms`)) }, timeoutMs)
+  })
+  try {
+    const code = await Promise.race([main(args, { io: { out: (x) => { out += x }, err: (x) => { err += x } } }), timeout])
+    return { code, out, err }
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+async function runCli (args: string[], timeoutMs = 240_000): Promise<CliRun> {
+  return cliMode === 'process' ? await runCliProcess(args, timeoutMs) : await runCliInProcess(args, timeoutMs)
 }
 
 interface TxOutcome { phase: string, code: number, name: string, log: string, height: number, hash: string, data: string, opId: string }
@@ -374,16 +403,18 @@ async function main (): Promise<string> {
   const { values } = parseArgs({
     options: {
       start: { type: 'boolean' }, node: { type: 'string' }, keyring: { type: 'string' }, keep: { type: 'string' }, init: { type: 'string' },
-      'base-port': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      'base-port': { type: 'string' }, 'in-process-cli': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   })
+  if (values['in-process-cli'] === true) cliMode = 'in-process'
   if (values.help === true) {
     process.stdout.write('Usage: npm run demo -- [--start [--keep DIR]] | [--node URL --keyring DIR] | [--init DIR]\n' +
       '  --start        create and run a 4-node devnet in a temp dir on free ports, stop and delete it at the end\n' +
       '  --keep DIR     with --start: create the devnet in DIR and keep it (nodes are still stopped)\n' +
       '  --init DIR     write a 4-node devnet (ports 26656…, or --base-port P) with the demo genesis and keyring into DIR, then exit\n' +
       '  --node URL     run against a running network (default http://127.0.0.1:26657)\n' +
+      '  --in-process-cli  run each aidledger command through the CLI entry in this process, not a child process (tests)\n' +
       '  --keyring DIR  keyring holding the ministry keys of that network (mca, mof, nhc)\n')
     return ''
   }

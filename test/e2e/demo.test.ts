@@ -3,7 +3,9 @@
  * temp dir on free ports, runs the whole scenario through CLI child processes and the
  * client (every query verified against a committed header), stops the nodes and removes
  * the dir. The test asserts a zero exit, the key steps in the output, and that nothing is
- * left running. Slow by nature (dozens of CLI processes): bounded at 25 minutes for a
+ * left running. The CLI commands run through the CLI entry in the demo's process
+ * (--in-process-cli): the same code as `aidledger …` minus a child process's ~2 s of module
+ * loading each; test/src/cli/cli.test.ts covers the spawned binary. Slow by nature (dozens of CLI processes): bounded at 25 minutes for a
  * loaded machine; about 2 minutes on an idle one.
  */
 import t from 'tap'
@@ -16,7 +18,7 @@ const LIMIT_MS = 25 * 60_000
 t.setTimeout(LIMIT_MS + 120_000)
 
 t.test('npm run demo -- --start runs the scenario and cleans up', async (t) => {
-  const child = spawn(process.execPath, ['--import', './src/register.js', 'src/cli/demo.ts', '--start'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+  const child = spawn(process.execPath, ['--import', './src/register.js', 'src/cli/demo.ts', '--start', '--in-process-cli'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
   let out = ''
   let err = ''
   child.stdout.on('data', (d: Buffer) => { out += d.toString() })
