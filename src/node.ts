@@ -152,7 +152,7 @@ export async function createNode (opts: NodeOptions): Promise<AidNode> {
     const appStore = await openAppStore({ path: data('application.db'), ...keepRecent })
     opened('app store', appStore.inner)
 
-    const pool: VerifyPool = opened('verify pool', createVerifyPool({ size: opts.verifyWorkers ?? availableParallelism() }))
+    const pool: VerifyPool = opened('verify pool', createVerifyPool({ size: opts.verifyWorkers ?? (config.mempool.verify_workers > 0 ? config.mempool.verify_workers : availableParallelism()) }))
     const verifier = poolTxVerifier(pool)
     const app = createSocialApp({ store: appStore, verifier, chainId: genesis.chainId, retainBlocks: config.storage.retain_blocks })
 
@@ -301,7 +301,8 @@ export async function createNode (opts: NodeOptions): Promise<AidNode> {
       start: async () => {
         if (started) return
         started = true
-        await pool.ready()
+        // Not awaiting pool.ready(): batches sent while the workers load wait in their
+        // ports, and loading them (~1 s of CPU each) need not delay joining consensus.
         await transport.start()
         await engine.start()
         for (const s of services) {

@@ -130,6 +130,7 @@ const SECTIONS = {
     cache_size: intField({ doc: 'Hashes of recently seen transactions remembered, so duplicates are dropped cheaply; 0 disables the cache.', default: 10_000, max: 10_000_000 }),
     recheck: boolField({ doc: 'Re-check the remaining mempool transactions against the new state after every block.', default: true }),
     broadcast: boolField({ doc: 'Gossip transactions received over RPC to peers.', default: true }),
+    verify_workers: intField({ doc: 'Signature-verifying worker threads; 0 means one per CPU core. Lower it when several nodes share one machine (the devnet uses 1).', default: 0, max: 256 }),
   },
   consensus: {
     timeout_propose: durationField({ doc: 'How long to wait for a proposal in round 0 before prevoting nil.', default: 3000, min: 1 }),

@@ -52,7 +52,8 @@ export const devnetCommand: Command = {
         basePort,
         appState: ctx.hooks.defaultAppState,
         ...(ctx.hooks.validateAppState === undefined ? {} : { validateAppState: ctx.hooks.validateAppState }),
-        configure: (cfg) => { cfg.log_format = 'plain' },
+        // N nodes share this machine: one verify worker each rather than one per core each.
+        configure: (cfg) => { cfg.log_format = 'plain'; cfg.mempool.verify_workers = 1 },
       })
       ctx.io.out(`Created a ${n}-validator devnet in ${home} (chain ${res.chainId}, genesis ${res.genesisHash.slice(0, 16)}…)\n`)
     } else {
