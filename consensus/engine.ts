@@ -408,6 +408,10 @@ export function createConsensusEngine (options: ConsensusEngineOptions, deps: Co
       return
     }
     entry.block = d.value
+    // Decided: the executor has applied (or is applying) this height's block, so its state
+    // is a height ahead and any other block of this height would be judged against the
+    // wrong state. A late proposal for a decided height needs no verdict ('unknown').
+    if (me.decided) return
     const v = await exec.validateBlock(d.value, { checkDrift: true, processProposal: true })
     entry.verdict = v.ok ? 'valid' : 'invalid'
     entry.commitable = v.ok
